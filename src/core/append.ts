@@ -1,0 +1,72 @@
+/**
+ * Appending a raw message to a mailbox: the one path by which bytes enter a
+ * mailbox (IMAP APPEND, local delivery, migration and tests all use it).
+ *
+ * One transaction: store the blob once (deduplicated by SHA-256), take the
+ * next UID and a new MODSEQ from the mailbox row, insert the message and its
+ * change-journal row, queue a NOTIFY (sent by PostgreSQL at COMMIT). The
+ * caller acknowledges only after this resolves, i.e. after COMMIT.
+ */
+import { createHash } from 'node:crypto';
+import { InvalidInputError, NotFoundError } from '../lib/errors.ts';
+import type { MailboxId, MessageId, ModSeq, Uid } from '../lib/ids.ts';
+import { summarizeMessage } from '../mail/headers.ts';
+import type { Database } from '../store/db.ts';
+import { allocateUid } from '../store/mailboxes.ts';
+import { insertMessage, putBlob, type SystemFlags } from '../store/messages.ts';
+
+/** NOTIFY channel announcing mailbox changes; payload {"mailbox":id,"modseq":"n"}. A hint only. */
+export const MAILBOX_CHANNEL = 'tegu_mailbox';
+
+export type SystemFlag = '\\Seen' | '\\Answered' | '\\Flagged' | '\\Deleted' | '\\Draft';
+
+export interface AppendInput {
+  mailboxId: MailboxId;
+  raw: Buffer;
+  flags?: readonly SystemFlag[];
+  keywords?: readonly string[];
+  internalDate?: Date;
+}
+
+export interface AppendResult {
+  id: MessageId;
+  uid: Uid;
+  modseq: ModSeq;
+}
+
+/** RFC 9051 flag-keyword: an atom; no specials, no backslash. */
+const KEYWORD = /^[^\s(){%*"\\\]\x00-\x1f\x7f]{1,128}$/;
+
+function systemFlags(flags: readonly SystemFlag[]): SystemFlags {
+  const has = (f: SystemFlag): boolean => flags.includes(f);
+  return { seen: has('\\Seen'), answered: has('\\Answered'), flagged: has('\\Flagged'), deleted: has('\\Deleted'), draft: has('\\Draft') };
+}
+
+export async function appendMessage(db: Database, input: AppendInput): Promise<AppendResult> {
+  if (input.raw.length === 0) throw new InvalidInputError('empty message');
+  const keywords = [...new Set(input.keywords ?? [])];
+  for (const k of keywords) if (!KEYWORD.test(k)) throw new InvalidInputError(`invalid keyword: ${JSON.stringify(k)}`);
+  const sha256 = createHash('sha256').update(input.raw).digest();
+  const summary = summarizeMessage(input.raw);
+  return db.transaction(async (tx) => {
+    const next = await allocateUid(tx, input.mailboxId);
+    if (!next) throw new NotFoundError(`mailbox ${input.mailboxId} does not exist`);
+    const blobId = await putBlob(tx, sha256, input.raw);
+    const id = await insertMessage(tx, {
+      mailboxId: input.mailboxId,
+      uid: next.uid,
+      modseq: next.modseq,
+      blobId,
+      size: input.raw.length,
+      internalDate: input.internalDate ?? new Date(),
+      flags: systemFlags(input.flags ?? []),
+      keywords,
+      ...summary,
+    });
+    await tx.query('SELECT pg_notify($1, $2)', [
+      MAILBOX_CHANNEL,
+      JSON.stringify({ mailbox: input.mailboxId, modseq: next.modseq.toString() }),
+    ]);
+    return { id, uid: next.uid as Uid, modseq: next.modseq as ModSeq };
+  });
+}

@@ -1,0 +1,80 @@
+/** Mailboxes (folders) and their UID/MODSEQ counters. */
+import type { AccountId, MailboxId, UidValidity } from '../lib/ids.ts';
+import type { Queryable } from './db.ts';
+
+export type SpecialUse = '\\All' | '\\Archive' | '\\Drafts' | '\\Flagged' | '\\Junk' | '\\Sent' | '\\Trash';
+
+export interface MailboxRow {
+  id: MailboxId;
+  accountId: AccountId;
+  name: string;
+  uidValidity: UidValidity;
+  uidNext: number;
+  highestModseq: bigint;
+  specialUse: SpecialUse | null;
+  subscribed: boolean;
+}
+
+const COLS = 'id, account_id, name, uidvalidity, uid_next, highest_modseq, special_use, subscribed';
+const mailboxOf = (r: Record<string, unknown>): MailboxRow => ({
+  id: Number(r.id) as MailboxId,
+  accountId: Number(r.account_id) as AccountId,
+  name: r.name as string,
+  uidValidity: Number(r.uidvalidity) as UidValidity,
+  uidNext: Number(r.uid_next),
+  highestModseq: BigInt(r.highest_modseq as string),
+  specialUse: (r.special_use as SpecialUse | null) ?? null,
+  subscribed: r.subscribed as boolean,
+});
+
+export interface NewMailbox {
+  accountId: AccountId;
+  name: string;
+  specialUse: SpecialUse | null;
+  subscribed: boolean;
+}
+
+/** Inserts the mailboxes that do not exist yet (by name); returns how many were created. */
+export async function insertMailboxes(q: Queryable, boxes: readonly NewMailbox[]): Promise<number> {
+  let created = 0;
+  for (const b of boxes) {
+    const rows = await q.query(
+      `INSERT INTO mailboxes(account_id, name, special_use, subscribed) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (account_id, name) DO NOTHING RETURNING id`,
+      [b.accountId, b.name, b.specialUse, b.subscribed],
+    );
+    created += rows.length;
+  }
+  return created;
+}
+
+export async function listMailboxes(q: Queryable, accountId: AccountId): Promise<MailboxRow[]> {
+  const rows = await q.query(`SELECT ${COLS} FROM mailboxes WHERE account_id = $1 ORDER BY name`, [accountId]);
+  return rows.map(mailboxOf);
+}
+
+export async function findMailbox(q: Queryable, accountId: AccountId, name: string): Promise<MailboxRow | undefined> {
+  const rows = await q.query(`SELECT ${COLS} FROM mailboxes WHERE account_id = $1 AND name = $2`, [accountId, name]);
+  return rows[0] ? mailboxOf(rows[0]) : undefined;
+}
+
+export async function getMailbox(q: Queryable, id: MailboxId): Promise<MailboxRow | undefined> {
+  const rows = await q.query(`SELECT ${COLS} FROM mailboxes WHERE id = $1`, [id]);
+  return rows[0] ? mailboxOf(rows[0]) : undefined;
+}
+
+/**
+ * Takes the next UID and a new MODSEQ of a mailbox. The UPDATE locks the
+ * mailbox row until the transaction ends, so concurrent appenders on any node
+ * get distinct, increasing UIDs and commit in UID order. A rolled back
+ * transaction leaves a gap, which IMAP allows.
+ */
+export async function allocateUid(tx: Queryable, id: MailboxId): Promise<{ uid: number; modseq: bigint } | undefined> {
+  const rows = await tx.query<{ uid: string; modseq: string }>(
+    `UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1
+      WHERE id = $1 RETURNING uid_next - 1 AS uid, highest_modseq AS modseq`,
+    [id],
+  );
+  const r = rows[0];
+  return r ? { uid: Number(r.uid), modseq: BigInt(r.modseq) } : undefined;
+}

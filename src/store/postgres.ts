@@ -1,0 +1,59 @@
+/**
+ * Real PostgreSQL (>= 14) through the `postgres` driver. Many nodes may share
+ * one database: all coordination happens in SQL (row locks, SKIP LOCKED,
+ * advisory locks) and LISTEN/NOTIFY.
+ */
+import postgres from 'postgres';
+import type { Database, Queryable, Row, Tx } from './db.ts';
+
+export interface PostgresOptions {
+  url: string;
+  /** Pool size; each node keeps at most this many connections. */
+  max?: number;
+  /** application_name shown in pg_stat_activity. */
+  applicationName?: string;
+}
+
+type Sql = postgres.Sql | postgres.TransactionSql;
+
+function queryable(sql: Sql): Queryable {
+  return {
+    async query<R extends Row = Row>(text: string, params: readonly unknown[] = []): Promise<R[]> {
+      const rows = await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[]);
+      return rows as unknown as R[];
+    },
+    async exec(text: string): Promise<void> {
+      await sql.unsafe(text).simple();
+    },
+  };
+}
+
+export function openPostgres(opts: PostgresOptions): Database {
+  const sql = postgres(opts.url, {
+    max: opts.max ?? 10,
+    onnotice: () => undefined,
+    connection: { application_name: opts.applicationName ?? 'tegu' },
+    // Keep int8/numeric as strings (the Database contract); the store converts.
+  });
+  const base = queryable(sql);
+  return {
+    kind: 'postgres',
+    query: base.query,
+    exec: base.exec,
+    async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+      return (await sql.begin(async (tsql) => fn(queryable(tsql)))) as T;
+    },
+    async listen(channel, onNotify) {
+      const sub = await sql.listen(channel, onNotify);
+      return async () => {
+        await sub.unlisten();
+      };
+    },
+    async notify(channel, payload) {
+      await sql.unsafe('SELECT pg_notify($1, $2)', [channel, payload]);
+    },
+    async close() {
+      await sql.end({ timeout: 5 });
+    },
+  };
+}
