@@ -14,6 +14,7 @@ import { summarizeMessage } from '../mail/headers.ts';
 import type { Database } from '../store/db.ts';
 import { allocateUid } from '../store/mailboxes.ts';
 import { insertMessage, putBlob, type SystemFlags } from '../store/messages.ts';
+import { notify } from '../store/ops.ts';
 
 /** NOTIFY channel announcing mailbox changes; payload {"mailbox":id,"modseq":"n"}. A hint only. */
 export const MAILBOX_CHANNEL = 'tegu_mailbox';
@@ -63,10 +64,7 @@ export async function appendMessage(db: Database, input: AppendInput): Promise<A
       keywords,
       ...summary,
     });
-    await tx.query('SELECT pg_notify($1, $2)', [
-      MAILBOX_CHANNEL,
-      JSON.stringify({ mailbox: input.mailboxId, modseq: next.modseq.toString() }),
-    ]);
+    await notify(tx, MAILBOX_CHANNEL, JSON.stringify({ mailbox: input.mailboxId, modseq: next.modseq.toString() }));
     return { id, uid: next.uid as Uid, modseq: next.modseq as ModSeq };
   });
 }

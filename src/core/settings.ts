@@ -13,7 +13,7 @@ import {
 } from '../config/settings-schema.ts';
 import { InvalidInputError } from '../lib/errors.ts';
 import type { Database } from '../store/db.ts';
-import { deleteSetting, insertAudit, listSettings, upsertSetting } from '../store/ops.ts';
+import { deleteSetting, insertAudit, listSettings, notify, upsertSetting } from '../store/ops.ts';
 import type { CoreContext } from './context.ts';
 
 export const SETTINGS_CHANNEL = 'tegu_settings';
@@ -53,7 +53,7 @@ export async function setSetting(ctx: CoreContext, key: string, value: unknown):
   await ctx.db.transaction(async (tx) => {
     await upsertSetting(tx, key, valid, ctx.actor);
     await insertAudit(tx, { actor: ctx.actor, node: ctx.node, action: 'setting.set', target: key, details: { value: valid } });
-    await tx.query('SELECT pg_notify($1, $2)', [SETTINGS_CHANNEL, key]);
+    await notify(tx, SETTINGS_CHANNEL, key);
   });
   return valid;
 }
@@ -64,7 +64,7 @@ export async function resetSetting(ctx: CoreContext, key: string): Promise<void>
   await ctx.db.transaction(async (tx) => {
     if (await deleteSetting(tx, key)) {
       await insertAudit(tx, { actor: ctx.actor, node: ctx.node, action: 'setting.reset', target: key });
-      await tx.query('SELECT pg_notify($1, $2)', [SETTINGS_CHANNEL, key]);
+      await notify(tx, SETTINGS_CHANNEL, key);
     }
   });
 }

@@ -9,11 +9,15 @@ import { InvalidInputError } from './errors.ts';
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 // atext of RFC 5322 3.2.3, plus any non-ASCII character (RFC 6532).
 const ATEXT = /^[a-z0-9!#$%&'*+/=?^_`{|}~\u0080-\u{10FFFF}-]+$/u;
+// ASCII that can never be part of a domain name. domainToASCII() runs the WHATWG
+// URL host parser, which would cut 'a/b.com' to 'a', percent-decode 'ex%41mple.com'
+// and drop tabs and newlines, so such input has to be refused before it gets there.
+const NON_DOMAIN_ASCII = /[\u0000-\u002c/\u003a-\u0040\u005b-\u0060\u007b-\u007f]/;
 
 /** Lower-cases and converts an IDN to punycode; throws InvalidInputError when it is no valid domain. */
 export function normalizeDomain(input: string): string {
   const raw = input.trim().replace(/\.$/, '');
-  const ascii = domainToASCII(raw.toLowerCase());
+  const ascii = NON_DOMAIN_ASCII.test(raw) ? '' : domainToASCII(raw.toLowerCase());
   if (!ascii || ascii.length > 253) throw new InvalidInputError(`invalid domain name: ${JSON.stringify(input)}`);
   const labels = ascii.split('.');
   if (!labels.every((l) => LABEL.test(l)) || /^\d+$/.test(labels[labels.length - 1] ?? '')) {
@@ -42,7 +46,10 @@ export function parseAddress(input: string): Address {
   if (at <= 0) throw new InvalidInputError(`invalid address (expected local-part@domain): ${JSON.stringify(input)}`);
   const local = trimmed.slice(0, at).toLowerCase();
   if (!isValidLocalPart(local)) throw new InvalidInputError(`invalid local part in address: ${JSON.stringify(input)}`);
-  const domain = normalizeDomain(trimmed.slice(at + 1));
+  const domainPart = trimmed.slice(at + 1);
+  // normalizeDomain trims; inside an address, 'user@ example.com' is no address.
+  if (domainPart !== domainPart.trim()) throw new InvalidInputError(`invalid domain in address: ${JSON.stringify(input)}`);
+  const domain = normalizeDomain(domainPart);
   return { local, domain, address: `${local}@${domain}` };
 }
 
@@ -65,5 +72,7 @@ export function stripSubaddress(addr: Address, separator: string): Address | und
   const i = addr.local.indexOf(separator);
   if (i <= 0) return undefined;
   const local = addr.local.slice(0, i);
+  // 'john.+tag' would leave 'john.', which is no valid local part.
+  if (!isValidLocalPart(local)) return undefined;
   return { local, domain: addr.domain, address: `${local}@${addr.domain}` };
 }

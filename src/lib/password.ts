@@ -37,6 +37,11 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const salt = Buffer.from(m[4] ?? '', 'base64');
   const expected = Buffer.from(m[5] ?? '', 'base64');
   if (expected.length !== KEYLEN) return false;
-  const actual = await scryptAsync(password.normalize('NFC'), salt, options(ln, r, p));
+  let actual: Buffer;
+  try {
+    actual = await scryptAsync(password.normalize('NFC'), salt, options(ln, r, p));
+  } catch {
+    return false; // parameters scrypt refuses, e.g. ln=16,r=1 (N must be < 2^(16r))
+  }
   return timingSafeEqual(actual, expected);
 }

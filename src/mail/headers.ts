@@ -25,6 +25,9 @@ export interface HeaderBlock {
 /** Finds the end of the header section: the first empty line (CRLF CRLF, or bare LF LF). */
 function headerEnd(raw: Buffer): { end: number; bodyOffset: number } {
   const limit = Math.min(raw.length, MAX_HEADER_BYTES);
+  // An empty header section (RFC 5322 3.5: fields may be absent): the message opens with the empty line.
+  if (raw[0] === 0x0a) return { end: 0, bodyOffset: 1 };
+  if (raw[0] === 0x0d && raw[1] === 0x0a) return { end: 0, bodyOffset: 2 };
   for (let i = 0; i < limit; i++) {
     if (raw[i] !== 0x0a) continue;
     if (raw[i + 1] === 0x0a) return { end: i + 1, bodyOffset: i + 2 };
@@ -53,6 +56,8 @@ export function parseHeaderBlock(raw: Buffer): HeaderBlock {
     current = { name: line.slice(0, colon).trim(), value: line.slice(colon + 1).trim() };
     fields.push(current);
   }
+  // "Subject:" CRLF " text" unfolds to " text"; the value is trimmed like a one-line one.
+  for (const f of fields) f.value = f.value.trim();
   return { fields, bodyOffset };
 }
 
@@ -80,10 +85,18 @@ export interface Envelope {
   messageId: string | null;
 }
 
+/**
+ * PostgreSQL refuses NUL in text and jsonb, so no summary string may carry one,
+ * whether it came raw in the header or out of an encoded word (=?utf-8?q?=00?=).
+ */
+function noNul(s: string): string {
+  return s.replace(/\u0000/g, '');
+}
+
 function addresses(value: string | undefined): EnvelopeAddress[] {
   if (!value) return [];
   try {
-    return addressParser(value, { flatten: true }).map((a) => ({ name: a.name, address: a.address ?? '' }));
+    return addressParser(value, { flatten: true }).map((a) => ({ name: noNul(a.name), address: noNul(a.address ?? '') }));
   } catch {
     return [];
   }
@@ -106,9 +119,12 @@ export interface MessageSummary {
 
 export function summarizeMessage(raw: Buffer): MessageSummary {
   const block = parseHeaderBlock(raw);
-  const get = (n: string): string | undefined => headerValue(block, n);
+  const get = (n: string): string | undefined => {
+    const v = headerValue(block, n);
+    return v === undefined ? undefined : noNul(v);
+  };
   const rawSubject = get('subject');
-  const subject = rawSubject === undefined ? '' : decodeWords(rawSubject);
+  const subject = rawSubject === undefined ? '' : noNul(decodeWords(rawSubject));
   const from = addresses(get('from'));
   const date = get('date');
   const parsedDate = date ? new Date(date) : null;

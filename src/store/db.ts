@@ -11,6 +11,10 @@
  *   timestamptz    -> Date
  *   arrays         -> JavaScript arrays
  *
+ * jsonb parameters: pass JSON.stringify(value) and cast `$n::text::jsonb`; the
+ * two drivers serialize a value typed jsonb differently (one would encode a
+ * string twice).
+ *
  * Only files in src/store may hold SQL.
  */
 

@@ -54,7 +54,7 @@ export async function insertMessage(tx: Queryable, m: NewMessage): Promise<Messa
     `INSERT INTO messages(mailbox_id, uid, modseq, blob_id, size, internal_date,
                           seen, answered, flagged, deleted, draft, keywords,
                           subject, from_address, message_id, sent_at, envelope, search_vector)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::text[], $13, $14, $15, $16, $17::jsonb,
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::text[], $13, $14, $15, $16, $17::text::jsonb,
              to_tsvector('simple', $18))
      RETURNING id`,
     [

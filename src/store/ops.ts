@@ -22,7 +22,7 @@ export async function listSettings(q: Queryable): Promise<SettingRow[]> {
 
 export async function upsertSetting(q: Queryable, key: string, value: unknown, by: string): Promise<number> {
   const rows = await q.query<{ version: string }>(
-    `INSERT INTO settings(key, value, updated_by) VALUES ($1, $2::jsonb, $3)
+    `INSERT INTO settings(key, value, updated_by) VALUES ($1, $2::text::jsonb, $3)
      ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, version = settings.version + 1,
                                      updated_at = now(), updated_by = EXCLUDED.updated_by
      RETURNING version`,
@@ -52,7 +52,7 @@ export async function upsertNode(
   n: { name: string; hostname: string; pid: number; version: string; startedAt: Date; listeners: unknown },
 ): Promise<void> {
   await q.query(
-    `INSERT INTO nodes(name, hostname, pid, version, started_at, listeners) VALUES ($1, $2, $3, $4, $5, $6::jsonb)
+    `INSERT INTO nodes(name, hostname, pid, version, started_at, listeners) VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)
      ON CONFLICT (name) DO UPDATE SET hostname = EXCLUDED.hostname, pid = EXCLUDED.pid, version = EXCLUDED.version,
         started_at = EXCLUDED.started_at, listeners = EXCLUDED.listeners, heartbeat_at = now()`,
     [n.name, n.hostname, n.pid, n.version, n.startedAt, JSON.stringify(n.listeners)],
@@ -95,7 +95,7 @@ export interface AuditEvent {
 }
 
 export async function insertAudit(q: Queryable, e: AuditEvent): Promise<void> {
-  await q.query('INSERT INTO audit_log(actor, action, target, ip, node, details) VALUES ($1, $2, $3, $4::inet, $5, $6::jsonb)', [
+  await q.query('INSERT INTO audit_log(actor, action, target, ip, node, details) VALUES ($1, $2, $3, $4::inet, $5, $6::text::jsonb)', [
     e.actor, e.action, e.target ?? '', e.ip ?? null, e.node ?? '', JSON.stringify(e.details ?? {}),
   ]);
 }
@@ -114,4 +114,32 @@ export async function recentAudit(q: Queryable, limit: number): Promise<(AuditEv
     node: r.node as string,
     details: r.details as Record<string, unknown>,
   }));
+}
+
+/** Readiness probe: the database answers. */
+export async function ping(q: Queryable): Promise<void> {
+  await q.query('SELECT 1');
+}
+
+export interface Counts {
+  domains: number;
+  accounts: number;
+  aliases: number;
+  groups: number;
+  messages: number;
+}
+
+export async function countObjects(q: Queryable): Promise<Counts> {
+  const rows = await q.query<Record<keyof Counts, string>>(
+    `SELECT (SELECT count(*) FROM domains) AS domains, (SELECT count(*) FROM accounts) AS accounts,
+            (SELECT count(*) FROM aliases) AS aliases, (SELECT count(*) FROM groups) AS groups,
+            (SELECT count(*) FROM messages) AS messages`,
+  );
+  const r = rows[0]!;
+  return { domains: Number(r.domains), accounts: Number(r.accounts), aliases: Number(r.aliases), groups: Number(r.groups), messages: Number(r.messages) };
+}
+
+/** NOTIFY; inside a transaction PostgreSQL delivers it at COMMIT (and drops it on ROLLBACK). */
+export async function notify(q: Queryable, channel: string, payload: string): Promise<void> {
+  await q.query('SELECT pg_notify($1, $2)', [channel, payload]);
 }

@@ -9,8 +9,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { cp, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import postgres from 'postgres';
 import type { CoreContext } from '../../src/core/context.ts';
+import { createDatabase, databaseExists, databaseUrl, dropDatabase, markTemplate, withAdminLock } from '../../src/store/admin.ts';
 import type { Database } from '../../src/store/db.ts';
 import { openEmbedded } from '../../src/store/embedded.ts';
 import { migrate } from '../../src/store/migrate.ts';
@@ -36,34 +36,21 @@ export interface Engine {
   create(): Promise<TestDb>;
 }
 
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
 // ---- real PostgreSQL
 
 async function postgresTemplate(adminUrl: string): Promise<string> {
   const name = `tegu_tpl_${schemaHash}`;
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
-  try {
-    await admin`SELECT pg_advisory_lock(7463)`;
-    const exists = await admin`SELECT 1 FROM pg_database WHERE datname = ${name}`;
-    if (exists.length === 0) {
-      await admin.unsafe(`CREATE DATABASE ${name}`);
-      const db = openPostgres({ url: withDatabase(adminUrl, name), max: 1 });
-      try {
-        await migrate(db);
-      } finally {
-        await db.close();
-      }
-      await admin.unsafe(`ALTER DATABASE ${name} WITH IS_TEMPLATE true`);
+  await withAdminLock(adminUrl, 7463, async () => {
+    if (await databaseExists(adminUrl, name)) return;
+    await createDatabase(adminUrl, name);
+    const db = openPostgres({ url: databaseUrl(adminUrl, name), max: 1 });
+    try {
+      await migrate(db);
+    } finally {
+      await db.close();
     }
-    await admin`SELECT pg_advisory_unlock(7463)`;
-  } finally {
-    await admin.end();
-  }
+    await markTemplate(adminUrl, name);
+  });
   return name;
 }
 
@@ -73,25 +60,15 @@ export function postgresEngine(adminUrl: string): Engine {
     async create() {
       const template = await postgresTemplate(adminUrl);
       const name = `tegu_test_${randomBytes(6).toString('hex')}`;
-      const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
-      try {
-        await admin.unsafe(`CREATE DATABASE ${name} TEMPLATE ${template}`);
-      } finally {
-        await admin.end();
-      }
-      const url = withDatabase(adminUrl, name);
+      await createDatabase(adminUrl, name, { template });
+      const url = databaseUrl(adminUrl, name);
       const db = openPostgres({ url, max: 10 });
       return {
         db,
         url,
         async drop() {
           await db.close();
-          const a = postgres(adminUrl, { max: 1, onnotice: () => undefined });
-          try {
-            await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-          } finally {
-            await a.end();
-          }
+          await dropDatabase(adminUrl, name);
         },
       };
     },
