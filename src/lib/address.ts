@@ -8,7 +8,8 @@ import { InvalidInputError } from './errors.ts';
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 // atext of RFC 5322 3.2.3, plus any non-ASCII character (RFC 6532).
-const ATEXT = /^[a-z0-9!#$%&'*+/=?^_`{|}~\u0080-\u{10FFFF}-]+$/u;
+// Non-ASCII (RFC 6532 UTF8-non-ascii): anything but separators (U+00A0...), controls and lone surrogates.
+const ATEXT = /^(?:[a-z0-9!#$%&'*+/=?^_`{|}~-]|[^\x00-\x7f\p{Z}\p{C}])+$/u;
 // ASCII that can never be part of a domain name. domainToASCII() runs the WHATWG
 // URL host parser, which would cut 'a/b.com' to 'a', percent-decode 'ex%41mple.com'
 // and drop tabs and newlines, so such input has to be refused before it gets there.
@@ -27,7 +28,8 @@ export function normalizeDomain(input: string): string {
 }
 
 export function isValidLocalPart(local: string): boolean {
-  if (local.length < 1 || local.length > 64) return false;
+  // RFC 5321 4.5.3.1.1 counts octets: 64 bytes of UTF-8.
+  if (local.length < 1 || Buffer.byteLength(local, 'utf8') > 64) return false;
   if (local.startsWith('.') || local.endsWith('.') || local.includes('..')) return false;
   return local.split('.').every((atom) => ATEXT.test(atom));
 }

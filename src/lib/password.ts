@@ -33,7 +33,8 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const m = PHC.exec(stored);
   if (!m) return false;
   const [ln, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  if (ln < 10 || ln > 20 || r < 1 || p < 1) return false;
+  // Bound the work a stored hash can demand (memory 128*N*r, CPU x p): at most 1 GiB, p <= 16.
+  if (ln < 10 || ln > 20 || r < 1 || r > 32 || p < 1 || p > 16 || 128 * 2 ** ln * r > 2 ** 30) return false;
   const salt = Buffer.from(m[4] ?? '', 'base64');
   const expected = Buffer.from(m[5] ?? '', 'base64');
   if (expected.length !== KEYLEN) return false;
