@@ -27,4 +27,19 @@ export type WorkerReply =
 export interface WorkerInit {
   /** Directory PGlite keeps its cluster in. Its parent must exist. */
   pgdata: string;
+  /**
+   * PGlite's WebAssembly and file-system bundle, when it cannot find them beside
+   * its own module (the bundled `tegu`). Compiled modules cross to the worker by
+   * structured clone.
+   */
+  assets?: EmbeddedAssets;
+}
+
+/** A compiled WebAssembly.Module (the ES lib this project targets has no WebAssembly types). */
+export type WasmModule = object;
+
+export interface EmbeddedAssets {
+  pgliteWasm: WasmModule;
+  initdbWasm: WasmModule;
+  fsBundle: ArrayBuffer;
 }

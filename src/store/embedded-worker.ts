@@ -9,7 +9,7 @@
  * simply queue behind it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { PGlite, types, type Transaction } from '@electric-sql/pglite';
+import { PGlite, types, type PGliteOptions, type Transaction } from '@electric-sql/pglite';
 import type { WireError, WorkerInit, WorkerReply, WorkerRequest } from './embedded-protocol.ts';
 
 const port = parentPort;
@@ -44,25 +44,33 @@ interface OpenTx {
 
 const ident = (x: string): string => x;
 
-const db = await PGlite.create({
-  dataDir: init.pgdata,
-  // Same value types as the `postgres` driver (see store/db.ts).
-  parsers: {
-    [types.INT8]: ident,
-    [types.NUMERIC]: ident,
-    [types.BYTEA]: (x: string) => Buffer.from(x.slice(2), 'hex'),
-  },
-  serializers: {
-    [types.BYTEA]: (x: unknown) =>
-      '\\x' + (Buffer.isBuffer(x) ? x : Buffer.from(x as Uint8Array)).toString('hex'),
-  },
-}).catch((err: unknown) => {
-  post({ type: 'fatal', error: wireError(err) });
-  throw err;
-});
+async function openPGlite(): Promise<PGlite> {
+  const assets = init.assets;
+  return PGlite.create({
+    dataDir: init.pgdata,
+    ...(assets
+      ? {
+          pgliteWasmModule: assets.pgliteWasm as PGliteOptions['pgliteWasmModule'],
+          initdbWasmModule: assets.initdbWasm as PGliteOptions['initdbWasmModule'],
+          fsBundle: new Blob([assets.fsBundle]),
+        }
+      : {}),
+    // Same value types as the `postgres` driver (see store/db.ts).
+    parsers: {
+      [types.INT8]: ident,
+      [types.NUMERIC]: ident,
+      [types.BYTEA]: (x: string) => Buffer.from(x.slice(2), 'hex'),
+    },
+    serializers: {
+      [types.BYTEA]: (x: unknown) => '\\x' + (Buffer.isBuffer(x) ? x : Buffer.from(x as Uint8Array)).toString('hex'),
+    },
+  });
+}
 
 const txs = new Map<number, OpenTx>();
 const unlisteners = new Map<string, () => Promise<void>>();
+
+let db!: PGlite;
 
 function target(tx: number | undefined): Transaction | PGlite {
   if (tx === undefined) return db;
@@ -143,11 +151,17 @@ async function handle(req: WorkerRequest): Promise<Record<string, unknown>[] | u
   }
 }
 
-port.on('message', (req: WorkerRequest) => {
-  handle(req).then(
-    (rows) => post(rows ? { type: 'reply', id: req.id, ok: true, rows } : { type: 'reply', id: req.id, ok: true }),
-    (err: unknown) => post({ type: 'reply', id: req.id, ok: false, error: wireError(err) }),
-  );
-});
-
-post({ type: 'ready' });
+// No top-level await: the bundled build is CommonJS.
+openPGlite().then(
+  (opened) => {
+    db = opened;
+    port.on('message', (req: WorkerRequest) => {
+      handle(req).then(
+        (rows) => post(rows ? { type: 'reply', id: req.id, ok: true, rows } : { type: 'reply', id: req.id, ok: true }),
+        (err: unknown) => post({ type: 'reply', id: req.id, ok: false, error: wireError(err) }),
+      );
+    });
+    post({ type: 'ready' });
+  },
+  (err: unknown) => post({ type: 'fatal', error: wireError(err) }),
+);

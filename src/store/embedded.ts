@@ -5,10 +5,10 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import type { Database, Queryable, Row, Tx } from './db.ts';
 import { lockDataDir, type DataDirLock } from './datadir-lock.ts';
 import type { WireError, WorkerInit, WorkerReply, WorkerRequest } from './embedded-protocol.ts';
+import { spawnEmbeddedWorker } from './embedded-runtime.ts';
 import { SqlError } from './sql-error.ts';
 
 type Pending = { resolve: (rows: Row[] | undefined) => void; reject: (e: Error) => void };
@@ -30,18 +30,6 @@ function reviveRows(rows: Row[]): Row[] {
   return rows;
 }
 
-const fromSource = import.meta.url.endsWith('.ts');
-
-/** Source runs (tsx) load the .ts worker through tsx; a bundle ships embedded-worker.js beside this module. */
-function spawnWorker(init: WorkerInit): Worker {
-  const url = new URL(`./embedded-worker${fromSource ? '.ts' : '.js'}`, import.meta.url);
-  if (!fromSource) return new Worker(url, { workerData: init });
-  // Node 20 does not carry tsx's loader hooks into workers: load the worker through tsx's API.
-  const api = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(api)}).then((m) => m.tsImport(${JSON.stringify(url.href)}, ${JSON.stringify(import.meta.url)}))`;
-  return new Worker(boot, { eval: true, workerData: init });
-}
-
 export interface EmbeddedOptions {
   dataDir: string;
 }
@@ -60,7 +48,7 @@ export async function openEmbedded(opts: EmbeddedOptions): Promise<Database> {
 }
 
 async function startWorker(init: WorkerInit, lock: DataDirLock): Promise<Database> {
-  const worker = spawnWorker(init);
+  const worker = spawnEmbeddedWorker(init);
   const pending = new Map<number, Pending>();
   const listeners = new Map<string, Set<(payload: string) => void>>();
   let nextId = 1;
