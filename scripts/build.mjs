@@ -5,8 +5,9 @@
 // executable as SEA assets. Also left in dist/: tegu.cjs + embedded-worker.cjs +
 // PGlite's files, which run with `node dist/tegu.cjs` where a SEA is not wanted.
 //
-//   npm run build            bundle + single executable
-//   npm run build -- --no-sea   bundle only
+//   npm run build                 bundle + single executable in dist/
+//   npm run build -- --no-sea     bundle only
+//   npm run build -- --out DIR    somewhere else than dist/
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,7 +15,8 @@ import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 
 const root = new URL('..', import.meta.url).pathname;
-const dist = join(root, 'dist');
+const outAt = process.argv.indexOf('--out');
+const dist = outAt > 0 && process.argv[outAt + 1] ? process.argv[outAt + 1] : join(root, 'dist');
 const require = createRequire(import.meta.url);
 const pgliteDir = dirname(require.resolve('@electric-sql/pglite'));
 const PGLITE_FILES = ['pglite.wasm', 'initdb.wasm', 'pglite.data'];

@@ -130,6 +130,15 @@ for (const factory of targetFactories()) {
         const b = await runTegu(['serve', ...t.args, '--listen-http', `127.0.0.1:${port2}`]);
         assert.equal(b.code, 1);
         assert.match(oneErrorLine(b.stderr), /^tegu: data directory .* is in use by another tegu process \(\d+@/);
+        // Admin commands still work while the node runs: through its control socket.
+        const add = await runTegu(['user', 'add', 'second@example.test', ...t.args], { input: 'second password\n' });
+        assert.equal(add.code, 0, add.stderr);
+        const users = json<{ address: string; createdAt: string }[]>(await runTegu(['user', 'list', '--json', ...t.args]));
+        assert.deepEqual(users.map((u) => u.address), ['first@example.test', 'second@example.test']);
+        assert.ok(!Number.isNaN(Date.parse(users[0]!.createdAt)), 'dates survive the socket');
+        const dup = await runTegu(['user', 'add', 'second@example.test', ...t.args], { input: 'second password\n' });
+        assert.equal(dup.code, 1);
+        assert.match(oneErrorLine(dup.stderr), /already exists/);
       } else {
         // PostgreSQL: a second node joins the cluster; both are listed.
         const b = serve(port2, 'node-b');
@@ -149,8 +158,10 @@ for (const factory of targetFactories()) {
       // stdout stays human; the structured log goes to stderr, one JSON object a line.
       const logs = a.stderr().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { msg: string });
       assert.ok(logs.some((l) => l.msg === 'stopping') && logs.some((l) => l.msg === 'stopped'), a.stderr());
-      if (embedded) assert.equal(await exists(join(t.dataDir, 'tegu.lock')), false, 'lock released');
-      else {
+      if (embedded) {
+        assert.equal(await exists(join(t.dataDir, 'tegu.lock')), false, 'lock released');
+        assert.equal(await exists(join(t.dataDir, 'tegu.sock')), false, 'control socket removed');
+      } else {
         const status = json<{ nodes: unknown[] }>(await runTegu(['status', '--json', ...t.args]));
         assert.deepEqual(status.nodes, [], 'stopped nodes deregister');
       }
@@ -168,7 +179,7 @@ for (const factory of targetFactories()) {
         assert.equal(await exitWithin(s, 20_000), 1);
         // The forced exit left a stale lock; the next command takes it over.
         const users = json<{ address: string }[]>(await runTegu(['user', 'list', '--json', ...t.args]));
-        assert.deepEqual(users.map((u) => u.address), ['first@example.test']);
+        assert.deepEqual(users.map((u) => u.address), ['first@example.test', 'second@example.test']);
       });
     }
   });

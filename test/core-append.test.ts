@@ -18,7 +18,7 @@ function message(subject: string, body = 'Hello.\r\n'): Buffer {
   );
 }
 
-for (const engine of engines()) {
+for (const engine of engines({ remote: true })) {
   describe(`append (${engine.name})`, () => {
     let t: TestDb;
     let ctx: CoreContext;

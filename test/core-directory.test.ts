@@ -14,7 +14,7 @@ import { engines, testContext, type TestDb } from './helpers/db.ts';
 
 const PW = 'correct horse battery';
 
-for (const engine of engines()) {
+for (const engine of engines({ remote: true })) {
   describe(`directory services (${engine.name})`, () => {
     let t: TestDb;
     let ctx: CoreContext;

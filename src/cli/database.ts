@@ -41,9 +41,22 @@ export function describeEngine(config: BootstrapConfig): string {
   return config.databaseUrl ? `PostgreSQL ${redactUrl(config.databaseUrl)}` : `embedded PGlite in ${config.dataDir}`;
 }
 
-export async function openConfigured(config: BootstrapConfig, applicationName = 'tegu-cli', poolSize = 2): Promise<Database> {
+export interface OpenOptions {
+  applicationName?: string;
+  poolSize?: number;
+  /** Admin commands go through a running node's control socket when it holds the embedded data directory. */
+  viaRunningNode?: boolean;
+}
+
+export async function openConfigured(config: BootstrapConfig, opts: OpenOptions = {}): Promise<Database> {
   try {
-    return await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, applicationName, poolSize });
+    return await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      applicationName: opts.applicationName ?? 'tegu-cli',
+      poolSize: opts.poolSize ?? 2,
+      viaRunningNode: opts.viaRunningNode ?? false,
+    });
   } catch (err) {
     if (err instanceof TeguError || !config.databaseUrl) throw err;
     throw new TeguError(`cannot connect to ${describeEngine(config)}: ${describeError(err)}`, { cause: err });
@@ -78,7 +91,7 @@ export async function withCore<T>(inv: Invocation, fn: (ctx: CoreContext) => Pro
 
 /** Opens the database without any schema check (migrate, status). */
 export async function withDatabase<T>(inv: Invocation, fn: (db: Database) => Promise<T>): Promise<T> {
-  const db = await openConfigured(inv.config);
+  const db = await openConfigured(inv.config, { viaRunningNode: true });
   let result: T;
   try {
     result = await fn(db);

@@ -1,6 +1,10 @@
 /** Opens the configured engine: real PostgreSQL when a URL is given, else embedded PGlite. */
+import { join, resolve } from 'node:path';
+import { DataDirLockedError } from '../lib/errors.ts';
 import type { Database } from './db.ts';
 import { openEmbedded } from './embedded.ts';
+import { connectEmbedded } from './embedded-remote.ts';
+import { SOCKET_NAME } from './embedded-share.ts';
 import { openPostgres } from './postgres.ts';
 
 export interface OpenDatabaseOptions {
@@ -8,6 +12,16 @@ export interface OpenDatabaseOptions {
   dataDir: string;
   applicationName?: string;
   poolSize?: number;
+  /**
+   * Embedded only: when a running node holds the data directory, use its
+   * control socket instead of failing (admin commands; never `serve`).
+   */
+  viaRunningNode?: boolean;
+}
+
+/** The control socket of the node that runs on an embedded data directory. */
+export function controlSocketPath(dataDir: string): string {
+  return join(resolve(dataDir), SOCKET_NAME);
 }
 
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
@@ -25,5 +39,13 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
     }
     return db;
   }
-  return openEmbedded({ dataDir: opts.dataDir });
+  try {
+    return await openEmbedded({ dataDir: opts.dataDir });
+  } catch (err) {
+    if (!(err instanceof DataDirLockedError) || !opts.viaRunningNode) throw err;
+    // A node runs on this directory: go through it. No socket answering: report the lock.
+    return connectEmbedded(controlSocketPath(opts.dataDir)).catch(() => {
+      throw err;
+    });
+  }
 }

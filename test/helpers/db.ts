@@ -13,6 +13,8 @@ import type { CoreContext } from '../../src/core/context.ts';
 import { createDatabase, databaseExists, databaseUrl, dropDatabase, markTemplate, withAdminLock } from '../../src/store/admin.ts';
 import type { Database } from '../../src/store/db.ts';
 import { openEmbedded } from '../../src/store/embedded.ts';
+import { connectEmbedded } from '../../src/store/embedded-remote.ts';
+import { shareEmbedded } from '../../src/store/embedded-share.ts';
 import { migrate } from '../../src/store/migrate.ts';
 import { MIGRATIONS } from '../../src/store/migrations/index.ts';
 import { openPostgres } from '../../src/store/postgres.ts';
@@ -32,7 +34,7 @@ export interface TestDb {
 }
 
 export interface Engine {
-  name: 'embedded' | 'postgres';
+  name: 'embedded' | 'postgres' | 'embedded-remote';
   create(): Promise<TestDb>;
 }
 
@@ -122,10 +124,36 @@ export function embeddedEngine(): Engine {
   };
 }
 
-/** The engines this run tests on. */
-export function engines(): Engine[] {
+/**
+ * The embedded engine reached through a running node's control socket (what
+ * admin commands use while `tegu serve` runs): the same suites must pass
+ * through it, so values and errors survive the trip.
+ */
+export function embeddedRemoteEngine(): Engine {
+  return {
+    name: 'embedded-remote',
+    async create() {
+      const local = await embeddedEngine().create();
+      const socket = join(local.dataDir!, 'tegu.sock');
+      const shared = await shareEmbedded(local.db, socket);
+      const db = await connectEmbedded(socket);
+      return {
+        db,
+        dataDir: local.dataDir!,
+        async drop() {
+          await db.close();
+          await shared.close();
+          await local.drop();
+        },
+      };
+    },
+  };
+}
+
+/** The engines this run tests on; `remote` adds the control-socket path to the embedded engine. */
+export function engines(opts: { remote?: boolean } = {}): Engine[] {
   const url = process.env.TEGU_TEST_DATABASE_URL;
-  return url ? [embeddedEngine(), postgresEngine(url)] : [embeddedEngine()];
+  return [embeddedEngine(), ...(opts.remote ? [embeddedRemoteEngine()] : []), ...(url ? [postgresEngine(url)] : [])];
 }
 
 export function testContext(db: Database): CoreContext {

@@ -31,10 +31,8 @@ export function hostPort(host: string, port: number): string {
 function addUserHint(config: BootstrapConfig, cwd: string): string[] {
   if (config.databaseUrl) return ['add a user: tegu user add you@example.com  (with the same --database or TEGU_DATABASE_URL)'];
   const data = config.dataDir === resolve(cwd, 'tegu-data') ? '' : ` --data ${shellWord(config.dataDir)}`;
-  return [
-    'add a user: stop this server first (an embedded database admits one process at a time), then run',
-    `  tegu user add you@example.com${data}`,
-  ];
+  // Admin commands reach this node's embedded database through its control socket.
+  return [`add a user (from another terminal): tegu user add you@example.com${data}`];
 }
 
 export function bannerLines(b: BannerInfo): string[] {

@@ -12,7 +12,9 @@ import { registerNode } from '../../core/nodes.ts';
 import { loadSettings, SETTINGS_CHANNEL } from '../../core/settings.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
 import type { Database } from '../../store/db.ts';
+import { shareEmbedded } from '../../store/embedded-share.ts';
 import { migrate } from '../../store/migrate.ts';
+import { controlSocketPath } from '../../store/open.ts';
 import { ping } from '../../store/ops.ts';
 import { startHealthServer } from '../../web/health.ts';
 import { openConfigured } from '../database.ts';
@@ -149,9 +151,14 @@ async function serve(inv: Invocation): Promise<number> {
   const signals = watchSignals(log);
   const state: Running = { listeners: [], cleanups: [], ready: false };
   try {
-    const db = await openConfigured(inv.config, `tegu ${inv.config.nodeName}`, 10);
+    const db = await openConfigured(inv.config, { applicationName: `tegu ${inv.config.nodeName}`, poolSize: 10 });
     // Registered first, so it runs last: the lock is released only after everything else stopped.
     state.cleanups.push({ what: 'database', run: () => db.close() });
+    if (db.kind === 'embedded') {
+      // Admin commands (tegu user add ...) reach the locked embedded database through this node.
+      const shared = await shareEmbedded(db, controlSocketPath(inv.config.dataDir));
+      state.cleanups.push({ what: 'control socket', run: () => shared.close() });
+    }
     await start(db, state, inv, log);
   } catch (err) {
     await stop(state, log);
