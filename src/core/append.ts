@@ -2,18 +2,17 @@
  * Appending a raw message to a mailbox: the one path by which bytes enter a
  * mailbox (IMAP APPEND, local delivery, migration and tests all use it).
  *
- * One transaction: store the blob once (deduplicated by SHA-256), take the
- * next UID and a new MODSEQ from the mailbox row, insert the message and its
- * change-journal row, queue a NOTIFY (sent by PostgreSQL at COMMIT). The
- * caller acknowledges only after this resolves, i.e. after COMMIT.
+ * One atomic statement (store/messages.ts insertMessage): store the blob once
+ * (deduplicated by SHA-256), take the next UID and a new MODSEQ from the
+ * mailbox row, insert the message and its change-journal row. Then a NOTIFY
+ * hint. The caller acknowledges only after this resolves, i.e. after COMMIT.
  */
 import { createHash } from 'node:crypto';
 import { InvalidInputError, NotFoundError } from '../lib/errors.ts';
 import type { MailboxId, MessageId, ModSeq, Uid } from '../lib/ids.ts';
 import { summarizeMessage } from '../mail/headers.ts';
 import type { Database } from '../store/db.ts';
-import { allocateUid } from '../store/mailboxes.ts';
-import { insertMessage, putBlob, type SystemFlags } from '../store/messages.ts';
+import { insertMessage, type SystemFlags } from '../store/messages.ts';
 import { notify } from '../store/ops.ts';
 
 /** NOTIFY channel announcing mailbox changes; payload {"mailbox":id,"modseq":"n"}. A hint only. */
@@ -47,24 +46,21 @@ export async function appendMessage(db: Database, input: AppendInput): Promise<A
   if (input.raw.length === 0) throw new InvalidInputError('empty message');
   const keywords = [...new Set(input.keywords ?? [])];
   for (const k of keywords) if (!KEYWORD.test(k)) throw new InvalidInputError(`invalid keyword: ${JSON.stringify(k)}`);
-  const sha256 = createHash('sha256').update(input.raw).digest();
-  const summary = summarizeMessage(input.raw);
-  return db.transaction(async (tx) => {
-    const next = await allocateUid(tx, input.mailboxId);
-    if (!next) throw new NotFoundError(`mailbox ${input.mailboxId} does not exist`);
-    const blobId = await putBlob(tx, sha256, input.raw);
-    const id = await insertMessage(tx, {
-      mailboxId: input.mailboxId,
-      uid: next.uid,
-      modseq: next.modseq,
-      blobId,
-      size: input.raw.length,
-      internalDate: input.internalDate ?? new Date(),
-      flags: systemFlags(input.flags ?? []),
-      keywords,
-      ...summary,
-    });
-    await notify(tx, MAILBOX_CHANNEL, JSON.stringify({ mailbox: input.mailboxId, modseq: next.modseq.toString() }));
-    return { id, uid: next.uid as Uid, modseq: next.modseq as ModSeq };
+  const inserted = await insertMessage(db, {
+    mailboxId: input.mailboxId,
+    sha256: createHash('sha256').update(input.raw).digest(),
+    raw: input.raw,
+    internalDate: input.internalDate ?? new Date(),
+    flags: systemFlags(input.flags ?? []),
+    keywords,
+    ...summarizeMessage(input.raw),
   });
+  if (!inserted) throw new NotFoundError(`mailbox ${input.mailboxId} does not exist`);
+  // Committed. The hint goes out after the commit, in its own statement: a
+  // NOTIFY inside the appending transaction would hold PostgreSQL's global
+  // notify lock through that transaction's commit (and fsync), making every
+  // append in the cluster commit one at a time. A lost hint costs nothing:
+  // listeners re-read the change journal (mailbox_changes) anyway.
+  await notify(db, MAILBOX_CHANNEL, JSON.stringify({ mailbox: input.mailboxId, modseq: inserted.modseq.toString() }));
+  return { id: inserted.id, uid: inserted.uid as Uid, modseq: inserted.modseq as ModSeq };
 }

@@ -62,19 +62,3 @@ export async function getMailbox(q: Queryable, id: MailboxId): Promise<MailboxRo
   const rows = await q.query(`SELECT ${COLS} FROM mailboxes WHERE id = $1`, [id]);
   return rows[0] ? mailboxOf(rows[0]) : undefined;
 }
-
-/**
- * Takes the next UID and a new MODSEQ of a mailbox. The UPDATE locks the
- * mailbox row until the transaction ends, so concurrent appenders on any node
- * get distinct, increasing UIDs and commit in UID order. A rolled back
- * transaction leaves a gap, which IMAP allows.
- */
-export async function allocateUid(tx: Queryable, id: MailboxId): Promise<{ uid: number; modseq: bigint } | undefined> {
-  const rows = await tx.query<{ uid: string; modseq: string }>(
-    `UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1
-      WHERE id = $1 RETURNING uid_next - 1 AS uid, highest_modseq AS modseq`,
-    [id],
-  );
-  const r = rows[0];
-  return r ? { uid: Number(r.uid), modseq: BigInt(r.modseq) } : undefined;
-}

@@ -33,10 +33,9 @@ export interface SystemFlags {
 
 export interface NewMessage {
   mailboxId: MailboxId;
-  uid: number;
-  modseq: bigint;
-  blobId: BlobId;
-  size: number;
+  /** SHA-256 of raw: the blob's content address. */
+  sha256: Buffer;
+  raw: Buffer;
   internalDate: Date;
   flags: SystemFlags;
   keywords: readonly string[];
@@ -49,24 +48,54 @@ export interface NewMessage {
   searchText: string;
 }
 
-export async function insertMessage(tx: Queryable, m: NewMessage): Promise<MessageId> {
-  const rows = await tx.query<{ id: string }>(
-    `INSERT INTO messages(mailbox_id, uid, modseq, blob_id, size, internal_date,
-                          seen, answered, flagged, deleted, draft, keywords,
-                          subject, from_address, message_id, sent_at, envelope, search_vector)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::text[], $13, $14, $15, $16, $17::text::jsonb,
-             to_tsvector('simple', $18))
-     RETURNING id`,
+export interface InsertedMessage {
+  id: MessageId;
+  uid: number;
+  modseq: bigint;
+}
+
+/**
+ * Appends one message to a mailbox in ONE statement (one round trip, atomic
+ * on its own or inside the caller's transaction):
+ *  - alloc: takes the next UID and a new MODSEQ; the UPDATE locks the mailbox
+ *    row until the transaction ends, so appenders on any node get distinct,
+ *    increasing UIDs and commit in UID order (a rollback leaves a gap, which
+ *    IMAP allows);
+ *  - blob: stores the bytes once per content; ON CONFLICT ... DO UPDATE makes
+ *    a concurrent insert of the same content wait and return the one row;
+ *  - msg + chg: the message row and its change-journal row.
+ * Every step hangs off alloc, so an unknown mailbox changes nothing (no rows).
+ */
+export async function insertMessage(q: Queryable, m: NewMessage): Promise<InsertedMessage | undefined> {
+  const rows = await q.query<{ id: string; uid: string; modseq: string }>(
+    `WITH alloc AS (
+       UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1
+        WHERE id = $1 RETURNING id, uid_next - 1 AS uid, highest_modseq AS modseq
+     ), blob AS (
+       INSERT INTO blobs(sha256, size, data) SELECT $2, $3, $4 FROM alloc
+       ON CONFLICT (sha256) DO UPDATE SET size = EXCLUDED.size
+       RETURNING id
+     ), msg AS (
+       INSERT INTO messages(mailbox_id, uid, modseq, blob_id, size, internal_date,
+                            seen, answered, flagged, deleted, draft, keywords,
+                            subject, from_address, message_id, sent_at, envelope, search_vector)
+       SELECT alloc.id, alloc.uid, alloc.modseq, blob.id, $3, $5, $6, $7, $8, $9, $10, $11::text[],
+              $12, $13, $14, $15, $16::text::jsonb, to_tsvector('simple', $17)
+         FROM alloc, blob
+       RETURNING id, mailbox_id, uid, modseq
+     ), chg AS (
+       INSERT INTO mailbox_changes(mailbox_id, modseq, uid, kind)
+       SELECT mailbox_id, modseq, uid, 'append' FROM msg
+     )
+     SELECT id, uid, modseq FROM msg`,
     [
-      m.mailboxId, m.uid, m.modseq.toString(), m.blobId, m.size, m.internalDate,
+      m.mailboxId, m.sha256, m.raw.length, m.raw, m.internalDate,
       m.flags.seen, m.flags.answered, m.flags.flagged, m.flags.deleted, m.flags.draft, [...m.keywords],
       m.subject, m.fromAddress, m.messageId, m.sentAt, JSON.stringify(m.envelope), m.searchText,
     ],
   );
-  await tx.query(`INSERT INTO mailbox_changes(mailbox_id, modseq, uid, kind) VALUES ($1, $2, $3, 'append')`, [
-    m.mailboxId, m.modseq.toString(), m.uid,
-  ]);
-  return Number(rows[0]!.id) as MessageId;
+  const r = rows[0];
+  return r ? { id: Number(r.id) as MessageId, uid: Number(r.uid), modseq: BigInt(r.modseq) } : undefined;
 }
 
 export interface MessageSummary {
