@@ -10,7 +10,9 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, types, type PGliteOptions, type Transaction } from '@electric-sql/pglite';
-import type { WireError, WorkerInit, WorkerReply, WorkerRequest } from './embedded-protocol.ts';
+import type { Row } from './db.ts';
+import type { WorkerInit, WorkerReply, WorkerRequest } from './embedded-protocol.ts';
+import { createRpcServer, wireError, type RpcEngine, type RpcEngineTx } from './rpc-server.ts';
 
 const port = parentPort;
 if (!port) throw new Error('embedded-worker must run in a worker thread');
@@ -18,28 +20,6 @@ const init = workerData as WorkerInit;
 
 function post(msg: WorkerReply): void {
   port!.postMessage(msg);
-}
-
-function wireError(err: unknown): WireError {
-  if (err instanceof Error) {
-    const e = err as Error & { code?: unknown; detail?: unknown; constraint?: unknown };
-    return {
-      message: e.message,
-      ...(typeof e.code === 'string' ? { code: e.code } : {}),
-      ...(typeof e.detail === 'string' ? { detail: e.detail } : {}),
-      ...(typeof e.constraint === 'string' ? { constraint: e.constraint } : {}),
-    };
-  }
-  return { message: String(err) };
-}
-
-/** Thrown inside a transaction callback to make PGlite roll it back. */
-class RollbackSignal extends Error {}
-
-interface OpenTx {
-  tx: Transaction;
-  finish: (commit: boolean) => void;
-  done: Promise<void>;
 }
 
 const ident = (x: string): string => x;
@@ -67,100 +47,26 @@ async function openPGlite(): Promise<PGlite> {
   });
 }
 
-const txs = new Map<number, OpenTx>();
-const unlisteners = new Map<string, () => Promise<void>>();
-
-let db!: PGlite;
-
-function target(tx: number | undefined): Transaction | PGlite {
-  if (tx === undefined) return db;
-  const open = txs.get(tx);
-  if (!open) throw new Error(`no open transaction ${tx}`);
-  return open.tx;
-}
-
-async function begin(txId: number): Promise<void> {
-  let started!: () => void;
-  let failed!: (e: unknown) => void;
-  const ready = new Promise<void>((resolve, reject) => {
-    started = resolve;
-    failed = reject;
-  });
-  const done = db
-    .transaction(async (tx) => {
-      const commit = await new Promise<boolean>((finish) => {
-        txs.set(txId, { tx, finish, done });
-        started();
-      });
-      if (!commit) throw new RollbackSignal();
-    })
-    .then(
-      () => undefined,
-      (err: unknown) => {
-        if (err instanceof RollbackSignal) return;
-        throw err;
-      },
-    )
-    .finally(() => txs.delete(txId));
-  done.catch(failed); // BEGIN itself failed before the callback ran
-  await ready;
-}
-
-async function finish(txId: number, commit: boolean): Promise<void> {
-  const open = txs.get(txId);
-  if (!open) throw new Error(`no open transaction ${txId}`);
-  open.finish(commit);
-  await open.done;
-}
-
-async function handle(req: WorkerRequest): Promise<Record<string, unknown>[] | undefined> {
-  switch (req.op) {
-    case 'query': {
-      const res = await target(req.tx).query<Record<string, unknown>>(req.sql, req.params);
-      return res.rows;
-    }
-    case 'exec':
-      await target(req.tx).exec(req.sql);
-      return undefined;
-    case 'begin':
-      await begin(req.tx);
-      return undefined;
-    case 'commit':
-      await finish(req.tx, true);
-      return undefined;
-    case 'rollback':
-      await finish(req.tx, false);
-      return undefined;
-    case 'listen': {
-      if (!unlisteners.has(req.channel)) {
-        const channel = req.channel;
-        const un = await db.listen(channel, (payload) => post({ type: 'notify', channel, payload }));
-        unlisteners.set(channel, un);
-      }
-      return undefined;
-    }
-    case 'unlisten': {
-      const un = unlisteners.get(req.channel);
-      unlisteners.delete(req.channel);
-      if (un) await un();
-      return undefined;
-    }
-    case 'close':
-      await db.close();
-      return undefined;
-  }
+/** PGlite (or one of its transactions) as the rpc server sees it. */
+function view(q: PGlite | Transaction): RpcEngineTx {
+  return {
+    query: async (sql, params) => (await q.query<Row>(sql, params)).rows,
+    exec: async (sql) => {
+      await q.exec(sql);
+    },
+  };
 }
 
 // No top-level await: the bundled build is CommonJS.
 openPGlite().then(
-  (opened) => {
-    db = opened;
-    port.on('message', (req: WorkerRequest) => {
-      handle(req).then(
-        (rows) => post(rows ? { type: 'reply', id: req.id, ok: true, rows } : { type: 'reply', id: req.id, ok: true }),
-        (err: unknown) => post({ type: 'reply', id: req.id, ok: false, error: wireError(err) }),
-      );
-    });
+  (db) => {
+    const engine: RpcEngine = {
+      ...view(db),
+      transaction: (fn) => db.transaction((tx) => fn(view(tx))),
+      listen: (channel, onNotify) => db.listen(channel, onNotify),
+    };
+    const server = createRpcServer(engine, post, { onClose: () => db.close() });
+    port.on('message', (req: WorkerRequest) => server.handle(req));
     post({ type: 'ready' });
   },
   (err: unknown) => post({ type: 'fatal', error: wireError(err) }),
