@@ -30,6 +30,8 @@ const common = {
   format: 'cjs',
   target: 'node20',
   logLevel: 'warning',
+  // import.meta.resolve is only used on the from-source path (store/embedded-runtime.ts).
+  logOverride: { 'empty-import-meta': 'silent' },
   legalComments: 'none',
   // ESM sources use import.meta.url; in the CommonJS bundle it is the bundle file's URL.
   define: {
