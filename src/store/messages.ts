@@ -31,11 +31,14 @@ export interface SystemFlags {
   draft: boolean;
 }
 
+/** The message bytes: new content (stored once per SHA-256), or a blob stored earlier in this transaction. */
+export type MessageContent = { sha256: Buffer; raw: Buffer } | { blobId: BlobId; size: number };
+
 export interface NewMessage {
   mailboxId: MailboxId;
-  /** SHA-256 of raw: the blob's content address. */
-  sha256: Buffer;
-  raw: Buffer;
+  content: MessageContent;
+  /** Per-recipient header lines before the blob (Delivered-To); empty for most appends. */
+  headerPrefix: Buffer;
   internalDate: Date;
   flags: SystemFlags;
   keywords: readonly string[];
@@ -62,25 +65,35 @@ export interface InsertedMessage {
  *    increasing UIDs and commit in UID order (a rollback leaves a gap, which
  *    IMAP allows);
  *  - blob: stores the bytes once per content; ON CONFLICT ... DO UPDATE makes
- *    a concurrent insert of the same content wait and return the one row;
+ *    a concurrent insert of the same content wait and return the one row (or
+ *    takes a blob already stored by this transaction: one blob, many recipients);
  *  - msg + chg: the message row and its change-journal row.
  * Every step hangs off alloc, so an unknown mailbox changes nothing (no rows).
  */
 export async function insertMessage(q: Queryable, m: NewMessage): Promise<InsertedMessage | undefined> {
+  const c = m.content;
+  // $2..$4: the content. New bytes are upserted by hash; a known blob id is just
+  // selected ($4 is then NULL, but PostgreSQL wants every parameter typed: hence
+  // the `$4::bytea IS NULL`).
+  const blob =
+    'sha256' in c
+      ? `INSERT INTO blobs(sha256, size, data) SELECT $2, $3, $4 FROM alloc
+         ON CONFLICT (sha256) DO UPDATE SET size = EXCLUDED.size
+         RETURNING id`
+      : `SELECT blobs.id FROM blobs, alloc WHERE blobs.id = $2 AND $4::bytea IS NULL`;
+  const content = 'sha256' in c ? [c.sha256, c.raw.length, c.raw] : [c.blobId, c.size, null];
   const rows = await q.query<{ id: string; uid: string; modseq: string }>(
     `WITH alloc AS (
        UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1
         WHERE id = $1 RETURNING id, uid_next - 1 AS uid, highest_modseq AS modseq
      ), blob AS (
-       INSERT INTO blobs(sha256, size, data) SELECT $2, $3, $4 FROM alloc
-       ON CONFLICT (sha256) DO UPDATE SET size = EXCLUDED.size
-       RETURNING id
+       ${blob}
      ), msg AS (
-       INSERT INTO messages(mailbox_id, uid, modseq, blob_id, size, internal_date,
+       INSERT INTO messages(mailbox_id, uid, modseq, blob_id, header_prefix, size, internal_date,
                             seen, answered, flagged, deleted, draft, keywords,
                             subject, from_address, message_id, sent_at, envelope, search_vector)
-       SELECT alloc.id, alloc.uid, alloc.modseq, blob.id, $3, $5, $6, $7, $8, $9, $10, $11::text[],
-              $12, $13, $14, $15, $16::text::jsonb, to_tsvector('simple', $17)
+       SELECT alloc.id, alloc.uid, alloc.modseq, blob.id, $5::bytea, length($5::bytea) + $3::int, $6, $7, $8, $9, $10, $11, $12::text[],
+              $13, $14, $15, $16, $17::text::jsonb, to_tsvector('simple', $18)
          FROM alloc, blob
        RETURNING id, mailbox_id, uid, modseq
      ), chg AS (
@@ -89,13 +102,22 @@ export async function insertMessage(q: Queryable, m: NewMessage): Promise<Insert
      )
      SELECT id, uid, modseq FROM msg`,
     [
-      m.mailboxId, m.sha256, m.raw.length, m.raw, m.internalDate,
+      m.mailboxId, ...content, m.headerPrefix, m.internalDate,
       m.flags.seen, m.flags.answered, m.flags.flagged, m.flags.deleted, m.flags.draft, [...m.keywords],
       m.subject, m.fromAddress, m.messageId, m.sentAt, JSON.stringify(m.envelope), m.searchText,
     ],
   );
   const r = rows[0];
   return r ? { id: Number(r.id) as MessageId, uid: Number(r.uid), modseq: BigInt(r.modseq) } : undefined;
+}
+
+/** The whole message as IMAP FETCH BODY[] returns it: header_prefix || blob. */
+export async function readMessageBytes(q: Queryable, id: MessageId): Promise<Buffer | undefined> {
+  const rows = await q.query<{ data: Buffer }>(
+    'SELECT m.header_prefix || b.data AS data FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.id = $1',
+    [id],
+  );
+  return rows[0]?.data;
 }
 
 export interface MessageSummary {

@@ -143,3 +143,9 @@ export async function countObjects(q: Queryable): Promise<Counts> {
 export async function notify(q: Queryable, channel: string, payload: string): Promise<void> {
   await q.query('SELECT pg_notify($1, $2)', [channel, payload]);
 }
+
+/** Several NOTIFYs on one channel in one round trip. */
+export async function notifyAll(q: Queryable, channel: string, payloads: readonly string[]): Promise<void> {
+  if (payloads.length === 0) return;
+  await q.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [channel, [...payloads]]);
+}

@@ -107,6 +107,7 @@ CREATE TABLE messages (
   uid            bigint NOT NULL CHECK (uid BETWEEN 1 AND 4294967295),
   modseq         bigint NOT NULL CHECK (modseq >= 1),
   blob_id        bigint NOT NULL REFERENCES blobs(id) ON DELETE RESTRICT,
+  header_prefix  bytea NOT NULL DEFAULT '\x',
   size           integer NOT NULL CHECK (size >= 0),
   internal_date  timestamptz NOT NULL DEFAULT now(),
   seen           boolean NOT NULL DEFAULT false,
@@ -130,7 +131,8 @@ CREATE INDEX messages_search_idx ON messages USING gin(search_vector);
 COMMENT ON TABLE messages IS 'One row per message in a mailbox. The bytes live in blobs; the same blob may be in many mailboxes.';
 COMMENT ON COLUMN messages.uid IS 'IMAP UID, unique and ascending within the mailbox (RFC 9051 2.3.1.1).';
 COMMENT ON COLUMN messages.modseq IS 'Modification sequence of the last change to this message (RFC 7162).';
-COMMENT ON COLUMN messages.size IS 'RFC822.SIZE: octets of the stored message.';
+COMMENT ON COLUMN messages.header_prefix IS 'Per-recipient header lines (Delivered-To) that precede the shared blob: the message is header_prefix || blobs.data, so one blob serves every recipient.';
+COMMENT ON COLUMN messages.size IS 'RFC822.SIZE: octets of the message, header_prefix included.';
 COMMENT ON COLUMN messages.internal_date IS 'IMAP INTERNALDATE: when the message arrived (or the date given to APPEND).';
 COMMENT ON COLUMN messages.keywords IS 'IMAP keywords (user flags such as $Forwarded, $Junk), case preserved.';
 COMMENT ON COLUMN messages.subject IS 'Decoded Subject header (RFC 2047 words decoded), for listing and SQL.';

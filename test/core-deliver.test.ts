@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { addAccount } from '../src/core/accounts.ts';
+import { addAlias } from '../src/core/aliases.ts';
+import type { CoreContext } from '../src/core/context.ts';
+import { deliverMessage, type DeliveryRecipient } from '../src/core/deliver.ts';
+import { addGroup } from '../src/core/groups.ts';
+import { getMailboxByName } from '../src/core/mailboxes.ts';
+import { resolveRecipient, type ResolvedRecipients } from '../src/core/recipients.ts';
+import { localDirectory } from '../src/directory/local.ts';
+import type { Directory } from '../src/directory/types.ts';
+import { NotFoundError } from '../src/lib/errors.ts';
+import type { AccountId } from '../src/lib/ids.ts';
+import { findDomain } from '../src/store/directory.ts';
+import { countBlobs, listMessages, readMessageBytes } from '../src/store/messages.ts';
+import { engines, testContext, type TestDb } from './helpers/db.ts';
+
+const PW = 'deliver test password';
+const raw = (subject: string): Buffer =>
+  Buffer.from(`Return-Path: <sender@remote.test>\r\nFrom: sender@remote.test\r\nSubject: ${subject}\r\n\r\nbody of ${subject}\r\n`);
+
+for (const engine of engines()) {
+  describe(`local delivery (${engine.name})`, () => {
+    let t: TestDb;
+    let ctx: CoreContext;
+    let dir: Directory;
+    const resolve = (address: string): Promise<ResolvedRecipients | undefined> =>
+      resolveRecipient(dir, address, { isLocalDomain: async (d) => (await findDomain(t.db, d)) !== undefined });
+    const toRecipients = (r: ResolvedRecipients): DeliveryRecipient[] =>
+      r.local.map((l) => ({ accountId: l.account.id, mailbox: 'INBOX', deliveredTo: l.via }));
+
+    before(async () => {
+      t = await engine.create();
+      ctx = testContext(t.db);
+      dir = localDirectory(t.db, { subaddressSeparator: () => '+' });
+      for (let i = 1; i <= 40; i++) {
+        await addAccount(ctx, { address: `u${String(i).padStart(2, '0')}@corp.test`, password: PW, createDomain: true });
+      }
+      await addAlias(ctx, 'sales@corp.test', ['u01@corp.test', 'u02@corp.test', 'friend@remote.test']);
+      await addGroup(ctx, { address: 'staff@corp.test', members: Array.from({ length: 10 }, (_, i) => `u${String(i + 31).padStart(2, '0')}@corp.test`) });
+      await addAlias(ctx, 'loop-a@corp.test', ['loop-b@corp.test', 'u03@corp.test']);
+      await addAlias(ctx, 'loop-b@corp.test', ['loop-a@corp.test']);
+      await addAlias(ctx, 'ghost@corp.test', ['nobody@corp.test']);
+    });
+    after(async () => t.drop());
+
+    it('resolves aliases, groups, subaddresses; loops end; unknown local targets are dropped', async () => {
+      assert.equal(await resolve('missing@corp.test'), undefined);
+      const sales = await resolve('sales@corp.test');
+      assert.deepEqual(sales?.local.map((l) => l.account.address).sort(), ['u01@corp.test', 'u02@corp.test']);
+      assert.deepEqual(sales?.remote, ['friend@remote.test']);
+      const staff = await resolve('staff@corp.test');
+      assert.equal(staff?.local.length, 10);
+      const loop = await resolve('loop-a@corp.test');
+      assert.deepEqual(loop?.local.map((l) => l.account.address), ['u03@corp.test']);
+      assert.deepEqual((await resolve('ghost@corp.test'))?.local, []);
+      assert.deepEqual((await resolve('ghost@corp.test'))?.remote, [], 'nobody@corp.test is ours: never forwarded');
+      const plus = await resolve('u05+news@corp.test');
+      assert.equal(plus?.local[0]?.via, 'u05+news@corp.test');
+    });
+
+    it('50 recipients (aliases and a group among them): one blob, a copy in every INBOX', async () => {
+      const envelope = [
+        ...Array.from({ length: 30 }, (_, i) => `u${String(i + 1).padStart(2, '0')}@corp.test`),
+        'sales@corp.test', // u01, u02 again: one copy each
+        'staff@corp.test', // u31..u40
+      ];
+      const byAccount = new Map<AccountId, DeliveryRecipient>();
+      for (const a of envelope) for (const r of toRecipients((await resolve(a))!)) if (!byAccount.has(r.accountId)) byAccount.set(r.accountId, r);
+      assert.equal(byAccount.size, 40);
+      const blobsBefore = await countBlobs(t.db);
+      const message = raw('all hands');
+      const copies = await deliverMessage(t.db, { raw: message, recipients: [...byAccount.values()] });
+      assert.equal(copies.length, 40);
+      assert.equal(await countBlobs(t.db), blobsBefore + 1, 'stored once');
+      for (const c of copies) {
+        assert.equal(c.uid, 1);
+        const [m] = await listMessages(t.db, c.mailboxId);
+        const bytes = await readMessageBytes(t.db, m!.id);
+        const to = byAccount.get(c.accountId)!.deliveredTo;
+        assert.ok(bytes?.equals(Buffer.concat([Buffer.from(`Delivered-To: ${to}\r\n`), message])), 'Delivered-To + the bytes as received');
+        assert.equal(m!.size, bytes!.length, 'RFC822.SIZE counts the prefix');
+      }
+    });
+
+    it('a failing recipient stores nothing for anyone (one transaction)', async () => {
+      const a = (await resolve('u10@corp.test'))!.local[0]!.account;
+      const b = (await resolve('u11@corp.test'))!.local[0]!.account;
+      const inboxA = await getMailboxByName(ctx, a.id, 'INBOX');
+      const before = { blobs: await countBlobs(t.db), a: (await listMessages(t.db, inboxA.id)).length };
+      await assert.rejects(
+        deliverMessage(t.db, {
+          raw: raw('half'),
+          recipients: [
+            { accountId: a.id, mailbox: 'INBOX', deliveredTo: a.address },
+            { accountId: b.id, mailbox: 'No Such Folder', deliveredTo: b.address },
+          ],
+        }),
+        NotFoundError,
+      );
+      assert.equal(await countBlobs(t.db), before.blobs);
+      assert.equal((await listMessages(t.db, inboxA.id)).length, before.a);
+      assert.equal((await getMailboxByName(ctx, a.id, 'INBOX')).uidNext, inboxA.uidNext, 'no UID consumed');
+    });
+
+    it('concurrent deliveries to the same recipients in opposite orders do not deadlock', async () => {
+      const ids = await Promise.all(['u20', 'u21', 'u22'].map(async (u) => (await resolve(`${u}@corp.test`))!.local[0]!.account));
+      const rec = ids.map((a) => ({ accountId: a.id, mailbox: 'INBOX', deliveredTo: a.address }));
+      const runs = Array.from({ length: 10 }, (_, i) =>
+        deliverMessage(t.db, { raw: raw(`race ${i}`), recipients: i % 2 ? rec : [...rec].reverse() }),
+      );
+      await Promise.all(runs);
+      for (const a of ids) {
+        const box = await getMailboxByName(ctx, a.id, 'INBOX');
+        const uids = (await listMessages(t.db, box.id)).map((m) => m.uid);
+        assert.equal(new Set(uids).size, uids.length);
+        assert.equal(uids.length, 11);
+      }
+    });
+  });
+}
