@@ -36,7 +36,13 @@
  * start, which may begin the terminator) are held across chunks; output
  * buffers share memory with the input chunk where no byte changed.
  */
-import { CR, CRLF_BYTES, CR_BYTES, DOT, EMPTY, LF, NUL, checkByteCount, joinPieces } from './bytes.ts';
+import { CRLF_BYTES, CR_BYTES, EMPTY, checkByteCount, joinPieces } from './bytes.ts';
+
+// Local, not imported: see bytes.ts.
+const NUL = 0x00;
+const LF = 0x0a;
+const CR = 0x0d;
+const DOT = 0x2e;
 
 /** RFC 5321 4.5.3.1.6: a text line is at most 1000 octets including CRLF. */
 export const SMTP_MAX_TEXT_LINE = 1000;
@@ -118,7 +124,24 @@ export class DataDecoder {
     /** Start of the run of input bytes that pass through unchanged. */
     let run = 0;
     let i = 0;
+    // Positions of the next LF, CR and NUL at or after i (n: none), found with
+    // indexOf (memchr) and searched again only once passed, so plain text is
+    // skipped in runs and each byte value is scanned for once per chunk.
+    let nextLf = -1;
+    let nextCr = -1;
+    let nextNul = -1;
     while (i < n) {
+      if (this.state === TEXT) {
+        if (nextLf < i) nextLf = indexOrEnd(chunk, LF, i);
+        if (nextCr < i) nextCr = indexOrEnd(chunk, CR, i);
+        if (nextNul < i) nextNul = indexOrEnd(chunk, NUL, i);
+        const stop = Math.min(nextLf, nextCr, nextNul);
+        if (stop > i) {
+          this.lineLen += stop - i;
+          i = stop;
+          continue;
+        }
+      }
       const b = chunk[i]!;
       switch (this.state) {
         case LINE_START:
@@ -234,6 +257,11 @@ export class DataDecoder {
     out.push(piece);
     this.emitted += piece.length;
   }
+}
+
+function indexOrEnd(chunk: Buffer, byte: number, from: number): number {
+  const at = chunk.indexOf(byte, from);
+  return at < 0 ? chunk.length : at;
 }
 
 /** Decodes a complete DATA stream held in memory (tests, tools). */

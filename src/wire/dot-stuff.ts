@@ -15,7 +15,12 @@
  * Memory: two flags of state, no bytes held; outputs share memory with the
  * input where nothing changed.
  */
-import { CR, CR_BYTES, DOT, DOT_BYTES, LF, joinPieces } from './bytes.ts';
+import { CR_BYTES, DOT_BYTES, joinPieces } from './bytes.ts';
+
+// Local, not imported: see bytes.ts.
+const LF = 0x0a;
+const CR = 0x0d;
+const DOT = 0x2e;
 
 const END_OF_DATA = Buffer.from('.\r\n');
 const CRLF_END_OF_DATA = Buffer.from('\r\n.\r\n');
@@ -32,26 +37,31 @@ export class DotStuffer {
   push(chunk: Buffer): Buffer {
     if (this.ended) throw new Error('DotStuffer: push after end()');
     const out: Buffer[] = [];
+    const n = chunk.length;
+    /** Start of the run of input bytes that pass through unchanged. */
     let run = 0;
-    for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i]!;
-      if (b === LF) {
-        if (!this.afterCr) {
-          if (i > run) out.push(chunk.subarray(run, i));
-          out.push(CR_BYTES);
-          run = i; // the LF itself stays in the next run
-        }
-        this.lineStart = true;
-        this.afterCr = false;
-        continue;
-      }
-      if (b === DOT && this.lineStart) {
+    let i = 0;
+    while (i < n) {
+      if (this.lineStart && chunk[i] === DOT) {
         if (i > run) out.push(chunk.subarray(run, i));
         out.push(DOT_BYTES);
-        run = i;
+        run = i; // the dot itself starts the next run
       }
-      this.lineStart = false;
-      this.afterCr = b === CR;
+      const lf = chunk.indexOf(LF, i);
+      if (lf < 0) {
+        this.lineStart = false;
+        this.afterCr = chunk[n - 1] === CR;
+        break;
+      }
+      const crlf = lf > i ? chunk[lf - 1] === CR : this.afterCr;
+      if (!crlf) {
+        if (lf > run) out.push(chunk.subarray(run, lf));
+        out.push(CR_BYTES);
+        run = lf; // the LF itself starts the next run
+      }
+      this.lineStart = true;
+      this.afterCr = false;
+      i = lf + 1;
     }
     if (chunk.length > run) out.push(chunk.subarray(run));
     return joinPieces(out);

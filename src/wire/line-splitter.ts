@@ -25,7 +25,10 @@
  * are discarded up to the next LF and then ONE `lineTooLong` item reports it.
  * The splitter never copies more than `maxLineBytes - 1` bytes of a partial line.
  */
-import { LF, checkByteCount } from './bytes.ts';
+import { checkByteCount } from './bytes.ts';
+
+const LF = 0x0a;
+const CR = 0x0d;
 
 /** RFC 5321 4.5.3.1.4: command line length including CRLF. */
 export const SMTP_MAX_COMMAND_LINE = 512;
@@ -108,7 +111,7 @@ export class LineSplitter {
         buf.copy(raw, this.carryLen, start, lineEnd);
         this.carryLen = 0;
         this.advance(buf, lineEnd + 1);
-        const crlf = raw.length > 0 && raw[raw.length - 1] === 0x0d;
+        const crlf = raw.length > 0 && raw[raw.length - 1] === CR;
         return { kind: 'line', line: crlf ? raw.subarray(0, raw.length - 1) : raw, bareLf: !crlf };
       }
       if (buf.length - start >= room) {
