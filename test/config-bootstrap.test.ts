@@ -24,7 +24,7 @@ test('defaults', () => {
     dataDir: '/srv/tegu-data',
     nodeName: hostname(),
     logLevel: 'info',
-    listen: { http: ['127.0.0.1:8025'], smtp: [], submission: [], imap: [], imaps: [], pop3: [], lmtp: [], managesieve: [] },
+    listen: { http: ['127.0.0.1:8025'], smtp: [], submission: [], submissions: [], imap: [], imaps: [], pop3: [], lmtp: [], managesieve: [] },
     tls: {},
   });
 });

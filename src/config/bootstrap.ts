@@ -23,7 +23,7 @@ import { redactUrl } from '../lib/log.ts';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export const LISTENER_KINDS = ['http', 'smtp', 'submission', 'imap', 'imaps', 'pop3', 'lmtp', 'managesieve'] as const;
+export const LISTENER_KINDS = ['http', 'smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'lmtp', 'managesieve'] as const;
 export type ListenerKind = (typeof LISTENER_KINDS)[number];
 
 export interface BootstrapConfig {
@@ -54,7 +54,8 @@ export interface BootstrapField {
 const LISTEN_HELP: Record<ListenerKind, string> = {
   http: 'health/readiness HTTP (default 127.0.0.1:8025)',
   smtp: 'SMTP for incoming mail, RFC 5321 (usually :25)',
-  submission: 'message submission, RFC 6409 (usually :587)',
+  submission: 'message submission with STARTTLS, RFC 6409 (usually :587)',
+  submissions: 'message submission over implicit TLS, RFC 8314 (usually :465)',
   imap: 'IMAP, RFC 9051 (usually :143)',
   imaps: 'IMAP over implicit TLS, RFC 8314 (usually :993)',
   pop3: 'POP3, RFC 1939 (usually :110)',

@@ -7,9 +7,9 @@
  * releases the data-directory lock). A second signal exits at once with 1.
  */
 import { LISTENER_KINDS, parseListenAddress } from '../../config/bootstrap.ts';
-import { ensureTlsMaterial } from '../../config/tls.ts';
+import { ensureTlsMaterial, type TlsMaterial } from '../../config/tls.ts';
 import { registerNode } from '../../core/nodes.ts';
-import { loadSettings, SETTINGS_CHANNEL } from '../../core/settings.ts';
+import { loadSettings, SETTINGS_CHANNEL, type SettingsSnapshot } from '../../core/settings.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
 import type { Database } from '../../store/db.ts';
 import { shareEmbedded } from '../../store/embedded-share.ts';
@@ -22,6 +22,7 @@ import { writeLine } from '../output.ts';
 import type { Command, Invocation } from '../types.ts';
 import { VERSION } from '../version.ts';
 import { bannerJson, bannerLines, hostPort, type StartedListener } from './serve-banner.ts';
+import { startMailListeners } from './serve-mail.ts';
 
 /** After the first signal, how long a clean stop may take before we give up. */
 const STOP_TIMEOUT_MS = 15_000;
@@ -64,7 +65,17 @@ interface Running {
   ready: boolean;
 }
 
-async function startListeners(db: Database, state: Running, inv: Invocation, log: Logger): Promise<void> {
+/** Listener kinds that exist; the others are only logged as not implemented yet. */
+const BUILT = new Set<string>(['http', 'smtp', 'submission', 'submissions', 'lmtp']);
+
+async function startListeners(
+  db: Database,
+  state: Running,
+  inv: Invocation,
+  log: Logger,
+  tls: TlsMaterial,
+  settings: () => SettingsSnapshot,
+): Promise<void> {
   for (const addr of inv.config.listen.http) {
     const health = await startHealthServer({
       listen: parseListenAddress(addr),
@@ -82,9 +93,20 @@ async function startListeners(db: Database, state: Running, inv: Invocation, log
       note: '/healthz, /readyz',
     });
   }
+  await startMailListeners({
+    db,
+    config: inv.config,
+    tls,
+    settings,
+    log,
+    onStarted: (listener, server) => {
+      state.cleanups.push({ what: `${listener.proto} listener`, run: () => server.close() });
+      state.listeners.push(listener);
+    },
+  });
   // Protocol servers start here as they are built; until then say so in the log.
   for (const kind of LISTENER_KINDS) {
-    if (kind !== 'http' && inv.config.listen[kind].length > 0) {
+    if (!BUILT.has(kind) && inv.config.listen[kind].length > 0) {
       log.warn({ proto: kind, listen: inv.config.listen[kind] }, `${kind} is not implemented yet; listener not started`);
     }
   }
@@ -115,7 +137,7 @@ async function start(db: Database, state: Running, inv: Invocation, log: Logger)
   });
   if (tls.generated) log.info({ certPath: tls.certPath }, 'generated a self-signed TLS certificate');
 
-  await startListeners(db, state, inv, log);
+  await startListeners(db, state, inv, log, tls, () => settings);
   const registration = await registerNode(
     db,
     { name: config.nodeName, version: VERSION, listeners: state.listeners.map((l) => ({ proto: l.proto, address: l.address })) },

@@ -1,0 +1,62 @@
+/** MAIL (RFC 5321 4.1.1.2) and RCPT (4.1.1.3): the envelope of a transaction. */
+import type { Mailbox, MailCommand, RcptCommand } from '../parser/index.ts';
+import {
+  AUTH_REQUIRED, BAD_SEQUENCE, LOCAL_ERROR, MESSAGE_TOO_BIG, NO_SUCH_USER, NON_ASCII_ADDRESS, RECIPIENT_OK,
+  RELAY_DENIED, SENDER_OK, TOO_MANY_RECIPIENTS, withText,
+} from '../replies.ts';
+import { newTransaction } from '../state.ts';
+import type { SessionApi } from './api.ts';
+
+export function mailboxAddress(m: Mailbox): string {
+  const local = m.quoted ? `"${m.local.replace(/(["\\])/g, '\\$1')}"` : m.local;
+  return `${local}@${m.domain}`;
+}
+
+export async function mail(s: SessionApi, cmd: MailCommand): Promise<void> {
+  if (!s.state.helo) return s.reply(withText(BAD_SEQUENCE, 'Send EHLO first'));
+  if (s.state.tx) return s.reply(withText(BAD_SEQUENCE, 'Nested MAIL command'));
+  if ((s.mode === 'submission' || s.mode === 'submissions') && !s.state.user) return s.reply(AUTH_REQUIRED);
+  const max = s.services.limits().maxMessageBytes;
+  if (cmd.params.size !== undefined && cmd.params.size > max) return s.reply(MESSAGE_TOO_BIG); // RFC 1870 6.1
+  const from = cmd.reversePath ? mailboxAddress(cmd.reversePath) : null;
+  s.state.tx = newTransaction(from, cmd.params);
+  s.reply(SENDER_OK);
+}
+
+export async function rcpt(s: SessionApi, cmd: RcptCommand): Promise<void> {
+  const tx = s.state.tx;
+  if (!tx) return s.reply(withText(BAD_SEQUENCE, 'Need MAIL before RCPT'));
+  const limits = s.services.limits();
+  if (tx.recipients.length >= limits.maxRecipients) return s.reply(TOO_MANY_RECIPIENTS);
+  const fp = cmd.forwardPath;
+  if (fp.kind === 'mailbox' && fp.utf8 && !tx.params.smtputf8) return s.reply(NON_ASCII_ADDRESS); // RFC 6531 3.5
+  // RFC 5321 4.1.1.3: <Postmaster> without a domain is this server's postmaster.
+  const address = fp.kind === 'postmaster' ? `postmaster@${s.hostname}` : mailboxAddress(fp);
+  const domain = fp.kind === 'postmaster' ? s.hostname : fp.domain;
+  let local: boolean;
+  try {
+    local = fp.kind === 'mailbox' && fp.host.kind === 'domain' ? await s.services.isLocalDomain(domain) : fp.kind === 'postmaster';
+    if (!local) {
+      // Never an open relay. Authenticated users may relay once the outbound queue exists (issue 5).
+      if (!s.state.user) return s.reply(RELAY_DENIED);
+      return s.reply(withText(LOCAL_ERROR, 'Outbound delivery is not available on this server yet'));
+    }
+    const resolved = await s.services.resolveRecipient(address);
+    if (!resolved || resolved.local.length === 0) {
+      s.log.info({ rcpt: address }, 'unknown recipient');
+      return s.reply(NO_SUCH_USER);
+    }
+    if (resolved.remote.length > 0) {
+      s.log.warn({ rcpt: address, remote: resolved.remote.length }, 'forwarding to remote targets needs the outbound queue: not forwarded');
+    }
+    tx.recipients.push({
+      address,
+      params: cmd.params,
+      local: resolved.local.map((l) => ({ accountId: l.account.id, deliveredTo: l.account.address })),
+    });
+  } catch (err) {
+    s.log.error({ err, rcpt: address }, 'recipient lookup failed');
+    return s.reply(LOCAL_ERROR);
+  }
+  s.reply(RECIPIENT_OK);
+}

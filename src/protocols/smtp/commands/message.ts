@@ -1,0 +1,100 @@
+/**
+ * DATA (RFC 5321 4.1.1.4) and BDAT (RFC 3030): receiving the message, then
+ * delivering it. The final 250 is sent only after the delivery transaction
+ * committed; a store failure answers 451 4.3.0 and stores nothing.
+ * LMTP (RFC 2033 4.2) answers once per accepted recipient.
+ */
+import type { AccountId } from '../../../lib/ids.ts';
+import type { BdatCommand } from '../parser/index.ts';
+import {
+  BAD_SEQUENCE, CHUNK_OK, LOCAL_ERROR, MESSAGE_ACCEPTED, MESSAGE_TOO_BIG, NO_VALID_RECIPIENTS, START_MAIL,
+  TRANSACTION_FAILED, withText, type SmtpReply,
+} from '../replies.ts';
+import { traceHeaders } from '../trace.ts';
+import type { SessionApi } from './api.ts';
+
+export function data(s: SessionApi): void {
+  const tx = s.state.tx;
+  if (!tx) return s.reply(withText(BAD_SEQUENCE, 'Need MAIL and RCPT before DATA'));
+  if (tx.recipients.length === 0) return s.reply(NO_VALID_RECIPIENTS);
+  if (tx.bdat || tx.params.body === 'BINARYMIME') return s.reply(withText(BAD_SEQUENCE, 'Use BDAT for this message')); // RFC 3030 3
+  s.reply(START_MAIL);
+  s.beginData();
+}
+
+export function bdat(s: SessionApi, cmd: BdatCommand): void {
+  // RFC 3030 2: the chunk is read even when the command fails.
+  s.beginBdat(cmd.size, cmd.last);
+}
+
+/** Called after the BDAT chunk was read: the reply for that chunk. */
+export async function bdatDone(s: SessionApi, last: boolean): Promise<void> {
+  const tx = s.state.tx;
+  if (!tx) return s.reply(withText(BAD_SEQUENCE, 'Need MAIL and RCPT before BDAT'));
+  tx.bdat = true;
+  if (tx.recipients.length === 0) {
+    tx.bdatFailed = true;
+    return s.reply(NO_VALID_RECIPIENTS);
+  }
+  if (tx.bdatFailed) return s.reply(withText(TRANSACTION_FAILED, 'An earlier BDAT failed; send RSET'));
+  if (tx.tooBig) {
+    tx.bdatFailed = true;
+    return s.reply(MESSAGE_TOO_BIG);
+  }
+  if (!last) return s.reply(withText(CHUNK_OK, `${tx.size} octets received`));
+  await finish(s);
+}
+
+/** DATA body complete (decoder stats decide NUL handling). */
+export async function dataDone(s: SessionApi, stats: { nulBytes: number }): Promise<void> {
+  const tx = s.state.tx;
+  if (!tx) return;
+  if (tx.tooBig) {
+    s.state.tx = undefined;
+    return finalReply(s, tx.recipients.length, MESSAGE_TOO_BIG);
+  }
+  if (stats.nulBytes > 0) {
+    // NUL cannot be represented in most IMAP clients and is forbidden in RFC 5322 text.
+    s.state.tx = undefined;
+    return finalReply(s, tx.recipients.length, withText(TRANSACTION_FAILED, 'Message contains NUL characters'));
+  }
+  await finish(s);
+}
+
+async function finish(s: SessionApi): Promise<void> {
+  const tx = s.state.tx!;
+  s.state.tx = undefined;
+  const protocol = (s.mode === 'lmtp' ? 'LMTP' : s.state.esmtp ? 'ESMTP' : 'SMTP') + (s.state.tls ? 'S' : '') + (s.state.user ? 'A' : '');
+  const trace = traceHeaders({
+    mailFrom: tx.mailFrom,
+    helo: s.state.helo ?? '',
+    remoteAddress: s.state.remoteAddress,
+    hostname: s.hostname,
+    protocol,
+    id: s.state.id,
+    tls: s.state.tls,
+    ...(tx.recipients.length === 1 ? { singleRecipient: tx.recipients[0]!.address } : {}),
+  });
+  const raw = Buffer.concat([trace, ...tx.chunks], trace.length + tx.size);
+  // One copy per account, whichever recipient addresses led to it.
+  const targets = new Map<AccountId, { accountId: AccountId; mailbox: string; deliveredTo: string }>();
+  for (const r of tx.recipients) {
+    for (const l of r.local) if (!targets.has(l.accountId)) targets.set(l.accountId, { ...l, mailbox: 'INBOX' });
+  }
+  let result: SmtpReply;
+  try {
+    const copies = await s.services.deliver({ raw, recipients: [...targets.values()] });
+    s.log.info({ from: tx.mailFrom, rcpts: tx.recipients.length, copies: copies.length, size: raw.length }, 'delivered');
+    result = withText(MESSAGE_ACCEPTED, `Message accepted, id ${s.state.id}`);
+  } catch (err) {
+    s.log.error({ err }, 'delivery failed: nothing stored');
+    result = LOCAL_ERROR;
+  }
+  finalReply(s, tx.recipients.length, result);
+}
+
+/** LMTP: one reply per accepted recipient, in order (RFC 2033 4.2); one transaction, so all alike. */
+function finalReply(s: SessionApi, recipients: number, r: SmtpReply): void {
+  const n = s.mode === 'lmtp' ? Math.max(1, recipients) : 1;
+  for (let i = 0; i < n; i++) s.reply(r);
+}

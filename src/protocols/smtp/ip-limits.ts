@@ -1,0 +1,60 @@
+/**
+ * Per-IP limits for a listener: concurrent connections and new connections
+ * per minute. Memory is bounded: at most `maxTracked` addresses are tracked;
+ * past that the oldest rate windows are dropped.
+ */
+
+export interface IpLimitOptions {
+  maxConnectionsPerIp: number;
+  maxConnectsPerMinute: number;
+  maxTracked?: number;
+  now?: () => number;
+}
+
+export type Admission = { ok: true; release: () => void } | { ok: false; reason: 'too many connections' | 'rate' };
+
+export class IpLimiter {
+  private readonly open = new Map<string, number>();
+  private readonly windows = new Map<string, { start: number; count: number }>();
+  private readonly maxTracked: number;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: IpLimitOptions) {
+    this.maxTracked = opts.maxTracked ?? 100_000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  admit(ip: string): Admission {
+    const t = this.now();
+    let w = this.windows.get(ip);
+    if (!w || t - w.start >= 60_000) {
+      this.windows.delete(ip);
+      w = { start: t, count: 0 };
+      if (this.windows.size >= this.maxTracked) {
+        const oldest = this.windows.keys().next().value;
+        if (oldest !== undefined) this.windows.delete(oldest);
+      }
+      this.windows.set(ip, w);
+    }
+    if (w.count >= this.opts.maxConnectsPerMinute) return { ok: false, reason: 'rate' };
+    const n = this.open.get(ip) ?? 0;
+    if (n >= this.opts.maxConnectionsPerIp) return { ok: false, reason: 'too many connections' };
+    w.count++;
+    this.open.set(ip, n + 1);
+    let released = false;
+    return {
+      ok: true,
+      release: () => {
+        if (released) return;
+        released = true;
+        const left = (this.open.get(ip) ?? 1) - 1;
+        if (left <= 0) this.open.delete(ip);
+        else this.open.set(ip, left);
+      },
+    };
+  }
+
+  openConnections(ip: string): number {
+    return this.open.get(ip) ?? 0;
+  }
+}

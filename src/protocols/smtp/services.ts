@@ -1,0 +1,26 @@
+/**
+ * What the SMTP/LMTP server needs from the rest of TEGU, as one narrow
+ * interface (built by the composition root): it never sees the database.
+ */
+import type { DeliveredCopy, DeliveryInput } from '../../core/deliver.ts';
+import type { ResolvedRecipients } from '../../core/recipients.ts';
+import type { DirectoryAccount } from '../../directory/types.ts';
+
+export interface SmtpLimits {
+  /** SIZE (RFC 1870): the largest message accepted, in octets. */
+  maxMessageBytes: number;
+  /** Recipients per transaction (RFC 5321 4.5.3.1.8: at least 100). */
+  maxRecipients: number;
+  /** AUTH over a connection without TLS (off by default). */
+  allowPlaintextAuth: boolean;
+}
+
+export interface SmtpServices {
+  /** Current limits; read per transaction, so settings changes apply to new mail at once. */
+  limits(): SmtpLimits;
+  authenticate(login: string, secret: string): Promise<DirectoryAccount | undefined>;
+  isLocalDomain(domain: string): Promise<boolean>;
+  resolveRecipient(address: string): Promise<ResolvedRecipients | undefined>;
+  /** Stores the message for its local recipients in one transaction; resolves after COMMIT. */
+  deliver(input: DeliveryInput): Promise<DeliveredCopy[]>;
+}
