@@ -7,6 +7,8 @@ import { deliverMessage, type DeliveryRecipient } from '../src/core/deliver.ts';
 import { addGroup } from '../src/core/groups.ts';
 import { getMailboxByName } from '../src/core/mailboxes.ts';
 import { resolveRecipient, type ResolvedRecipients } from '../src/core/recipients.ts';
+import { MessageSpool, STALE_SPOOL_HOURS } from '../src/core/spool.ts';
+import { purgeStaleSpool } from '../src/store/spool.ts';
 import { localDirectory } from '../src/directory/local.ts';
 import type { Directory } from '../src/directory/types.ts';
 import { NotFoundError } from '../src/lib/errors.ts';
@@ -70,7 +72,7 @@ for (const engine of engines()) {
       assert.equal(byAccount.size, 40);
       const blobsBefore = await countBlobs(t.db);
       const message = raw('all hands');
-      const copies = await deliverMessage(t.db, { raw: message, recipients: [...byAccount.values()] });
+      const copies = await deliverMessage(t.db, { message, recipients: [...byAccount.values()] });
       assert.equal(copies.length, 40);
       assert.equal(await countBlobs(t.db), blobsBefore + 1, 'stored once');
       for (const c of copies) {
@@ -90,7 +92,7 @@ for (const engine of engines()) {
       const before = { blobs: await countBlobs(t.db), a: (await listMessages(t.db, inboxA.id)).length };
       await assert.rejects(
         deliverMessage(t.db, {
-          raw: raw('half'),
+          message: raw('half'),
           recipients: [
             { accountId: a.id, mailbox: 'INBOX', deliveredTo: a.address },
             { accountId: b.id, mailbox: 'No Such Folder', deliveredTo: b.address },
@@ -107,7 +109,7 @@ for (const engine of engines()) {
       const ids = await Promise.all(['u20', 'u21', 'u22'].map(async (u) => (await resolve(`${u}@corp.test`))!.local[0]!.account));
       const rec = ids.map((a) => ({ accountId: a.id, mailbox: 'INBOX', deliveredTo: a.address }));
       const runs = Array.from({ length: 10 }, (_, i) =>
-        deliverMessage(t.db, { raw: raw(`race ${i}`), recipients: i % 2 ? rec : [...rec].reverse() }),
+        deliverMessage(t.db, { message: raw(`race ${i}`), recipients: i % 2 ? rec : [...rec].reverse() }),
       );
       await Promise.all(runs);
       for (const a of ids) {
@@ -116,6 +118,49 @@ for (const engine of engines()) {
         assert.equal(new Set(uids).size, uids.length);
         assert.equal(uids.length, 11);
       }
+    });
+
+    it('a spooled message (written in chunks as it arrived) becomes one blob; per-delivery headers go before it', async () => {
+      const a = (await resolve('u12@corp.test'))!.local[0]!.account;
+      const spool = new MessageSpool(t.db, 1000); // small chunks: many rows
+      const body = Buffer.from(`Subject: spooled\r\n\r\n${'line of text\r\n'.repeat(500)}`);
+      for (let i = 0; i < body.length; i += 777) await spool.write(body.subarray(i, i + 777));
+      const trace = Buffer.from('Received: from test\r\n');
+      const [copy] = await deliverMessage(t.db, {
+        message: await spool.finish(),
+        headers: trace,
+        recipients: [{ accountId: a.id, mailbox: 'INBOX', deliveredTo: a.address }],
+      });
+      const stored = (await listMessages(t.db, copy!.mailboxId)).find((m) => m.uid === copy!.uid)!;
+      const bytes = await readMessageBytes(t.db, stored.id);
+      assert.ok(bytes?.equals(Buffer.concat([Buffer.from(`Delivered-To: ${a.address}\r\n`), trace, body])));
+      assert.equal(stored.subject, 'spooled');
+      const left = await t.db.query('SELECT count(*)::int AS n FROM spool_chunks');
+      assert.equal(left[0]?.n, 0, 'spool rows deleted with the delivery');
+    });
+
+    it('a spool missing a chunk stores nothing', async () => {
+      const a = (await resolve('u13@corp.test'))!.local[0]!.account;
+      const spool = new MessageSpool(t.db, 100);
+      for (let i = 0; i < 5; i++) await spool.write(Buffer.alloc(100, 65 + i));
+      const spooled = await spool.finish();
+      await t.db.query('DELETE FROM spool_chunks WHERE spool_id = $1 AND seq = 2', [spooled.spoolId]);
+      const blobs = await countBlobs(t.db);
+      await assert.rejects(deliverMessage(t.db, { message: spooled, recipients: [{ accountId: a.id, mailbox: 'INBOX', deliveredTo: a.address }] }), /incomplete/);
+      assert.equal(await countBlobs(t.db), blobs);
+      await spool.discard();
+    });
+
+    it('stale spool rows of dead sessions are purged; fresh ones stay', async () => {
+      const old = new MessageSpool(t.db, 10);
+      await old.write(Buffer.alloc(20, 1));
+      const fresh = new MessageSpool(t.db, 10);
+      await fresh.write(Buffer.alloc(20, 2));
+      await t.db.query(`UPDATE spool_chunks SET created_at = now() - interval '2 days' WHERE spool_id = $1`, [old.spoolId]);
+      assert.equal(await purgeStaleSpool(t.db, STALE_SPOOL_HOURS), 2);
+      const left = await t.db.query<{ id: string }>('SELECT DISTINCT spool_id::text AS id FROM spool_chunks');
+      assert.deepEqual(left.map((r) => r.id), [fresh.spoolId]);
+      await fresh.discard();
     });
   });
 }

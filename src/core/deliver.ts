@@ -5,8 +5,10 @@
  * nothing of the message is stored (the transaction rolled back) and the
  * client gets a 4xx and retries.
  *
- * Per-recipient header lines (Delivered-To, RFC 9228) go into each message's
- * header_prefix, so the shared blob stays one row however many recipients.
+ * The blob is the message exactly as the client sent it; the lines this server
+ * adds (Delivered-To, RFC 9228, per recipient; Return-Path, Received and
+ * Authentication-Results per delivery) go into each message's header_prefix,
+ * so the shared blob stays one row however many recipients.
  */
 import { createHash } from 'node:crypto';
 import { NotFoundError } from '../lib/errors.ts';
@@ -15,6 +17,8 @@ import { summarizeMessage } from '../mail/headers.ts';
 import type { Database } from '../store/db.ts';
 import { findMailbox } from '../store/mailboxes.ts';
 import { insertMessage, putBlob } from '../store/messages.ts';
+import { assembleBlob } from '../store/spool.ts';
+import type { SpooledMessage } from './spool.ts';
 import { notifyAll } from '../store/ops.ts';
 import { MAILBOX_CHANNEL } from './append.ts';
 import { ensureDefaultMailboxes } from './mailboxes.ts';
@@ -28,8 +32,14 @@ export interface DeliveryRecipient {
 }
 
 export interface DeliveryInput {
-  /** The message as received, with the trace fields common to all recipients (Return-Path, Received). */
-  raw: Buffer;
+  /** The message as the client sent it (in memory, or spooled in the database): stored as the blob. */
+  message: Buffer | SpooledMessage;
+  /**
+   * Header lines this server adds for every recipient (Return-Path, Received,
+   * Authentication-Results): kept with each message, after Delivered-To and
+   * before the blob, so the blob stays the client's bytes and is shared.
+   */
+  headers?: Buffer;
   recipients: readonly DeliveryRecipient[];
   internalDate?: Date;
 }
@@ -48,13 +58,17 @@ export function deliveredToLine(address: string): Buffer {
 
 export async function deliverMessage(db: Database, input: DeliveryInput): Promise<DeliveredCopy[]> {
   if (input.recipients.length === 0) return [];
-  const sha256 = createHash('sha256').update(input.raw).digest();
-  const summary = summarizeMessage(input.raw);
+  const m = input.message;
+  const spooled = !Buffer.isBuffer(m);
+  const sha256 = spooled ? m.sha256 : createHash('sha256').update(m).digest();
+  const size = spooled ? m.size : m.length;
+  const summary = summarizeMessage(spooled ? m.head : m);
+  const headers = input.headers ?? Buffer.alloc(0);
   const internalDate = input.internalDate ?? new Date();
   const noFlags = { seen: false, answered: false, flagged: false, deleted: false, draft: false };
 
   const copies = await db.transaction(async (tx) => {
-    const blobId = await putBlob(tx, sha256, input.raw);
+    const blobId = spooled ? await assembleBlob(tx, m.spoolId, sha256, size) : await putBlob(tx, sha256, m);
     const out: DeliveredCopy[] = [];
     // One lock order for every delivery (account, then mailbox name): two deliveries
     // to the same recipients in different envelope order never deadlock on mailbox rows.
@@ -71,8 +85,8 @@ export async function deliverMessage(db: Database, input: DeliveryInput): Promis
       }
       const inserted = await insertMessage(tx, {
         mailboxId: box.id,
-        content: { blobId, size: input.raw.length },
-        headerPrefix: deliveredToLine(r.deliveredTo),
+        content: { blobId, size },
+        headerPrefix: Buffer.concat([deliveredToLine(r.deliveredTo), headers]),
         internalDate,
         flags: noFlags,
         keywords: [],

@@ -8,12 +8,14 @@ import type { Database } from '../store/db.ts';
 import { findDomain } from '../store/directory.ts';
 import { deliverMessage, type DeliveredCopy, type DeliveryInput } from './deliver.ts';
 import { resolveRecipient, type ResolvedRecipients } from './recipients.ts';
+import { MessageSpool } from './spool.ts';
 
 export interface MailServices {
   authenticate: Directory['authenticate'];
   isLocalDomain(domain: string): Promise<boolean>;
   resolveRecipient(address: string): Promise<ResolvedRecipients | undefined>;
   deliver(input: DeliveryInput): Promise<DeliveredCopy[]>;
+  openSpool(): MessageSpool;
 }
 
 export function createMailServices(db: Database, directory: Directory): MailServices {
@@ -23,5 +25,6 @@ export function createMailServices(db: Database, directory: Directory): MailServ
     isLocalDomain,
     resolveRecipient: (address) => resolveRecipient(directory, address, { isLocalDomain }),
     deliver: (input) => deliverMessage(db, input),
+    openSpool: () => new MessageSpool(db),
   };
 }

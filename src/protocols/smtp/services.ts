@@ -3,6 +3,7 @@
  * interface (built by the composition root): it never sees the database.
  */
 import type { DeliveredCopy, DeliveryInput } from '../../core/deliver.ts';
+import type { SpooledMessage } from '../../core/spool.ts';
 import type { ResolvedRecipients } from '../../core/recipients.ts';
 import type { DirectoryAccount } from '../../directory/types.ts';
 
@@ -15,7 +16,16 @@ export interface SmtpLimits {
   allowPlaintextAuth: boolean;
 }
 
+/** A message being received: its bytes go to the spool as they arrive (bounded memory). */
+export interface IncomingMessage {
+  write(data: Buffer): Promise<void>;
+  finish(): Promise<SpooledMessage>;
+  discard(): Promise<void>;
+}
+
 export interface SmtpServices {
+  /** A new spool for one message's body. */
+  openSpool(): IncomingMessage;
   /** Current limits; read per transaction, so settings changes apply to new mail at once. */
   limits(): SmtpLimits;
   authenticate(login: string, secret: string): Promise<DirectoryAccount | undefined>;

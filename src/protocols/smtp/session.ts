@@ -93,6 +93,7 @@ export class SmtpSession implements SessionApi {
     socket.on('error', (err) => this.log.debug({ err }, 'socket error'));
     socket.on('close', () => {
       this.closed = true;
+      if (!this.busy) this.endTransaction();
     });
   }
 
@@ -106,7 +107,8 @@ export class SmtpSession implements SessionApi {
       this.close(SERVICE_UNAVAILABLE);
     } finally {
       this.busy = false;
-      if (!this.closed && !this.upgrade) this.socket.resume();
+      if (this.closed) this.endTransaction();
+      else if (!this.upgrade) this.socket.resume();
     }
   }
 
@@ -127,7 +129,7 @@ export class SmtpSession implements SessionApi {
         }
       } else if (r.kind === 'data') {
         const out = r.decoder.push(buf);
-        this.collect(out.body);
+        await this.collect(out.body);
         buf = undefined;
         if (out.done) {
           this.reading = { kind: 'command' };
@@ -137,7 +139,7 @@ export class SmtpSession implements SessionApi {
         }
       } else {
         const out = r.reader.push(buf);
-        this.collect(out.body);
+        await this.collect(out.body);
         buf = undefined;
         if (out.done) {
           this.reading = { kind: 'command' };
@@ -149,11 +151,19 @@ export class SmtpSession implements SessionApi {
     }
   }
 
-  private collect(body: Buffer): void {
+  private async collect(body: Buffer): Promise<void> {
     const tx = this.state.tx;
     if (!tx || tx.bdatFailed || body.length === 0) return;
-    tx.chunks.push(body);
+    tx.spool ??= this.services.openSpool();
     tx.size += body.length;
+    await tx.spool.write(body);
+  }
+
+  /** Ends the current transaction, dropping whatever of its body was spooled. */
+  endTransaction(): void {
+    const spool = this.state.tx?.spool;
+    this.state.tx = undefined;
+    if (spool) spool.discard().catch((err: unknown) => this.log.warn({ err }, 'dropping a spooled message failed'));
   }
 
   private markTooBig(tooBig: boolean): void {
@@ -201,7 +211,7 @@ export class SmtpSession implements SessionApi {
         if (!this.canStartTls()) return this.bad(this.state.tls ? BAD_SEQUENCE : NOT_IMPLEMENTED);
         return this.startTls();
       case 'RSET':
-        this.state.tx = undefined;
+        this.endTransaction();
         return this.reply(OK);
       case 'NOOP':
         return this.reply(OK);
@@ -263,7 +273,7 @@ export class SmtpSession implements SessionApi {
       // RFC 3207 4.2: forget everything learned before TLS.
       this.state.helo = undefined;
       this.state.esmtp = false;
-      this.state.tx = undefined;
+      this.endTransaction();
       this.state.user = undefined;
       this.state.tls = describeTls(secure);
       this.upgrade = false;

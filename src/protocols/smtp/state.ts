@@ -2,6 +2,7 @@
 import type { AccountId } from '../../lib/ids.ts';
 import type { DirectoryAccount } from '../../directory/types.ts';
 import type { MailParams, RcptParams } from './parser/index.ts';
+import type { IncomingMessage } from './services.ts';
 
 export type ListenerMode = 'mx' | 'submission' | 'submissions' | 'lmtp';
 
@@ -18,8 +19,8 @@ export interface MailTransaction {
   mailFrom: string | null;
   params: MailParams;
   recipients: AcceptedRecipient[];
-  /** Body received so far (DATA or BDAT chunks), bounded by the size limit. */
-  chunks: Buffer[];
+  /** Body received so far (DATA or BDAT chunks), written to the database spool as it arrives. */
+  spool: IncomingMessage | undefined;
   size: number;
   tooBig: boolean;
   /** BDAT was used: DATA is then out of sequence (RFC 3030 3). */
@@ -42,5 +43,5 @@ export interface SessionState {
 }
 
 export function newTransaction(mailFrom: string | null, params: MailParams): MailTransaction {
-  return { mailFrom, params, recipients: [], chunks: [], size: 0, tooBig: false, bdat: false, bdatFailed: false };
+  return { mailFrom, params, recipients: [], spool: undefined, size: 0, tooBig: false, bdat: false, bdatFailed: false };
 }

@@ -154,6 +154,20 @@ CREATE TABLE mailbox_changes (
 CREATE INDEX mailbox_changes_mailbox_modseq_idx ON mailbox_changes(mailbox_id, modseq);
 COMMENT ON TABLE mailbox_changes IS 'Change journal: every append, flag change and expunge with its modseq. Expunge rows are the tombstones QRESYNC (RFC 7162) and sync clients read. NOTIFY is only a hint; this table is the truth.';
 
+-- UNLOGGED: spool rows are never the only copy of anything acknowledged (the
+-- message is acknowledged only after its blob row committed), so they need no
+-- WAL; after a server crash PostgreSQL empties the table, which is what we want.
+CREATE UNLOGGED TABLE spool_chunks (
+  spool_id    uuid NOT NULL,
+  seq         integer NOT NULL CHECK (seq >= 0),
+  data        bytea NOT NULL,
+  created_at  timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (spool_id, seq)
+);
+COMMENT ON TABLE spool_chunks IS 'Messages being received (SMTP DATA/BDAT, later IMAP APPEND), written in chunks as they arrive so that no node holds a whole message in memory; assembled into a blob when the message is accepted, then deleted. Rows older than a day belong to dead sessions and are removed.';
+COMMENT ON COLUMN spool_chunks.spool_id IS 'One incoming message.';
+COMMENT ON COLUMN spool_chunks.seq IS 'Order of the chunk within the message, from 0.';
+
 CREATE TABLE settings (
   key         text PRIMARY KEY,
   value       jsonb NOT NULL,

@@ -24,4 +24,6 @@ export interface SessionApi {
   /** Read `size` octets of a BDAT chunk. */
   beginBdat(size: number, last: boolean): void;
   close(final?: SmtpReply): void;
+  /** Ends the current transaction, dropping whatever of its body was spooled. */
+  endTransaction(): void;
 }

@@ -27,7 +27,7 @@ export async function hello(s: SessionApi, cmd: HelloCommand): Promise<void> {
   const h = cmd.host;
   s.state.helo = h.kind === 'domain' ? h.domain : h.kind === 'ipv4' ? `[${h.address}]` : `[IPv6:${h.address}]`;
   // RFC 5321 4.1.4: EHLO/HELO resets the transaction.
-  s.state.tx = undefined;
+  s.endTransaction();
   s.state.esmtp = cmd.verb !== 'HELO';
   const greeting = `${s.hostname} Hello ${s.state.helo} [${s.state.remoteAddress}]`;
   s.reply(withText(HELLO, s.state.esmtp ? [greeting, ...capabilities(s)] : greeting));

@@ -50,12 +50,12 @@ export async function dataDone(s: SessionApi, stats: { nulBytes: number }): Prom
   const tx = s.state.tx;
   if (!tx) return;
   if (tx.tooBig) {
-    s.state.tx = undefined;
+    s.endTransaction();
     return finalReply(s, tx.recipients.length, MESSAGE_TOO_BIG);
   }
   if (stats.nulBytes > 0) {
     // NUL cannot be represented in most IMAP clients and is forbidden in RFC 5322 text.
-    s.state.tx = undefined;
+    s.endTransaction();
     return finalReply(s, tx.recipients.length, withText(TRANSACTION_FAILED, 'Message contains NUL characters'));
   }
   await finish(s);
@@ -64,6 +64,7 @@ export async function dataDone(s: SessionApi, stats: { nulBytes: number }): Prom
 async function finish(s: SessionApi): Promise<void> {
   const tx = s.state.tx!;
   s.state.tx = undefined;
+  const spool = tx.spool ?? s.services.openSpool();
   const protocol = (s.mode === 'lmtp' ? 'LMTP' : s.state.esmtp ? 'ESMTP' : 'SMTP') + (s.state.tls ? 'S' : '') + (s.state.user ? 'A' : '');
   const trace = traceHeaders({
     mailFrom: tx.mailFrom,
@@ -75,7 +76,6 @@ async function finish(s: SessionApi): Promise<void> {
     tls: s.state.tls,
     ...(tx.recipients.length === 1 ? { singleRecipient: tx.recipients[0]!.address } : {}),
   });
-  const raw = Buffer.concat([trace, ...tx.chunks], trace.length + tx.size);
   // One copy per account, whichever recipient addresses led to it.
   const targets = new Map<AccountId, { accountId: AccountId; mailbox: string; deliveredTo: string }>();
   for (const r of tx.recipients) {
@@ -83,11 +83,13 @@ async function finish(s: SessionApi): Promise<void> {
   }
   let result: SmtpReply;
   try {
-    const copies = await s.services.deliver({ raw, recipients: [...targets.values()] });
-    s.log.info({ from: tx.mailFrom, rcpts: tx.recipients.length, copies: copies.length, size: raw.length }, 'delivered');
+    const message = await spool.finish();
+    const copies = await s.services.deliver({ message, headers: trace, recipients: [...targets.values()] });
+    s.log.info({ from: tx.mailFrom, rcpts: tx.recipients.length, copies: copies.length, size: message.size }, 'delivered');
     result = withText(MESSAGE_ACCEPTED, `Message accepted, id ${s.state.id}`);
   } catch (err) {
     s.log.error({ err }, 'delivery failed: nothing stored');
+    await spool.discard().catch(() => undefined);
     result = LOCAL_ERROR;
   }
   finalReply(s, tx.recipients.length, result);
