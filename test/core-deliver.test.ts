@@ -126,6 +126,9 @@ for (const engine of engines()) {
       const body = Buffer.from(`Subject: spooled\r\n\r\n${'line of text\r\n'.repeat(500)}`);
       for (let i = 0; i < body.length; i += 777) await spool.write(body.subarray(i, i + 777));
       const trace = Buffer.from('Received: from test\r\n');
+      const small = new MessageSpool(t.db, 1_000_000);
+      await small.write(Buffer.from('Subject: small\r\n\r\nx\r\n'));
+      assert.ok(Buffer.isBuffer(await small.finish()), 'a message below one chunk never touches the spool table');
       const [copy] = await deliverMessage(t.db, {
         message: await spool.finish(),
         headers: trace,
@@ -144,6 +147,7 @@ for (const engine of engines()) {
       const spool = new MessageSpool(t.db, 100);
       for (let i = 0; i < 5; i++) await spool.write(Buffer.alloc(100, 65 + i));
       const spooled = await spool.finish();
+      assert.ok(!Buffer.isBuffer(spooled));
       await t.db.query('DELETE FROM spool_chunks WHERE spool_id = $1 AND seq = 2', [spooled.spoolId]);
       const blobs = await countBlobs(t.db);
       await assert.rejects(deliverMessage(t.db, { message: spooled, recipients: [{ accountId: a.id, mailbox: 'INBOX', deliveredTo: a.address }] }), /incomplete/);

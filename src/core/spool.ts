@@ -63,7 +63,18 @@ export class MessageSpool {
     this.written += chunk.length;
   }
 
-  async finish(): Promise<SpooledMessage> {
+  /**
+   * The message: in memory when it never reached a chunk's size (most mail;
+   * no spool rows were written, saving two round trips), else spooled.
+   */
+  async finish(): Promise<Buffer | SpooledMessage> {
+    if (this.seq === 0) {
+      const whole = Buffer.concat(this.pending, this.pendingBytes);
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.headParts = [];
+      return whole;
+    }
     await this.flush();
     const head = Buffer.concat(this.headParts, this.headBytes);
     this.headParts = [];

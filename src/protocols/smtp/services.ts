@@ -19,7 +19,8 @@ export interface SmtpLimits {
 /** A message being received: its bytes go to the spool as they arrive (bounded memory). */
 export interface IncomingMessage {
   write(data: Buffer): Promise<void>;
-  finish(): Promise<SpooledMessage>;
+  /** In memory when small, else spooled (see core/spool.ts). */
+  finish(): Promise<Buffer | SpooledMessage>;
   discard(): Promise<void>;
 }
 

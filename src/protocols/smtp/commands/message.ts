@@ -85,7 +85,7 @@ async function finish(s: SessionApi): Promise<void> {
   try {
     const message = await spool.finish();
     const copies = await s.services.deliver({ message, headers: trace, recipients: [...targets.values()] });
-    s.log.info({ from: tx.mailFrom, rcpts: tx.recipients.length, copies: copies.length, size: message.size }, 'delivered');
+    s.log.info({ from: tx.mailFrom, rcpts: tx.recipients.length, copies: copies.length, size: tx.size }, 'delivered');
     result = withText(MESSAGE_ACCEPTED, `Message accepted, id ${s.state.id}`);
   } catch (err) {
     s.log.error({ err }, 'delivery failed: nothing stored');
