@@ -73,6 +73,10 @@ export const SETTINGS = {
     type: 'integer', default: 1800, min: 1800, max: 86_400, unit: 'seconds',
     description: 'Inactivity autologout for IMAP sessions; RFC 9051 section 5.4 requires at least 30 minutes.',
   },
+  'smtp.verifyInbound': {
+    type: 'boolean', default: true,
+    description: 'Check SPF (RFC 7208), DKIM (RFC 6376), DMARC (RFC 7489) and ARC (RFC 8617) of mail from other MTAs, add Authentication-Results (RFC 8601), reject on DMARC p=reject and file p=quarantine into Junk; off when a filtering MTA in front already does it.',
+  },
   'auth.allowPlaintext': {
     type: 'boolean', default: false,
     description: 'Allow passwords over unencrypted connections (SMTP AUTH, IMAP LOGIN, POP3 USER/PASS); off: only after STARTTLS or on implicit TLS ports (RFC 8314, RFC 9051 section 6.2.3 LOGINDISABLED).',

@@ -10,19 +10,26 @@
  *     `timeoutMs` (plus a few milliseconds of bookkeeping): any input (broken
  *     MIME, random bytes), DNS errors and DNS timeouts give temperror /
  *     permerror results and the action `accept`. Only a DMARC `fail` with an
- *     effective policy of quarantine or reject changes the action.
+ *     effective policy (p= / sp=, after the pct= sample) of quarantine or
+ *     reject changes the action, and, as a guard against DMARC evasion, a
+ *     From field with more than MAX_FROM_DOMAINS domains (quarantine).
  *   - No network I/O other than through the injected resolver; every mailauth
  *     call gets it (mailauth falls back to the system resolver otherwise), and
  *     BIMI (which fetches over HTTPS) is not used.
  *   - The work is bounded. mailauth parses the header section with an
- *     algorithm quadratic in the number of lines and compares every h= entry
- *     of a signature with every header field, and it hashes the whole body
- *     once per distinct (canonicalization, hash, l=) of the signatures. So the
+ *     algorithm quadratic in the number of lines (60,000 folded lines: tens
+ *     of seconds of blocked event loop), compares every h= entry of a
+ *     signature with every header field, and hashes the whole body once per
+ *     distinct (body canonicalization, hash, l=) of the signatures. So the
  *     header section handed to it is limited (bytes and lines), signatures
- *     with absurd h= lists are not verified, and only the first
- *     MAX_DKIM_SIGNATURES DKIM-Signature fields are (RFC 6376 6.1 allows a
- *     limit). The message is streamed to mailauth and the stream is destroyed
- *     when time runs out.
+ *     with absurd h= lists are not verified, and only the topmost
+ *     MAX_DKIM_SIGNATURES DKIM-Signature fields needing at most
+ *     MAX_BODY_HASHES body hashes are (RFC 6376 6.1 allows a limit). The
+ *     message is streamed to mailauth a chunk per event-loop turn, and the
+ *     stream is destroyed when time runs out.
+ *   - DMARC temperror instead of fail when an identifier that would have
+ *     aligned had a temporary error (DNS, or our time limit): a retry might
+ *     pass. A temporary error of a non-aligned identifier changes nothing.
  *
  * The caller adds `header` on top of the message (RFC 8601 5, RFC 7208 9.1)
  * and should first drop forged results with removeForgedAuthResults (the
@@ -126,8 +133,20 @@ export const MAX_DKIM_SIGNATURES = 8;
 /** Header section handed to mailauth (its parser is quadratic in the number of lines). */
 export const MAX_AUTH_HEADER_BYTES = 256 * 1024;
 export const MAX_AUTH_HEADER_LINES = 5000;
+/**
+ * Distinct body hashes (body canonicalization, hash algorithm, l=) computed for
+ * DKIM signatures: mailauth hashes the whole body once per distinct one, at
+ * roughly 15 MB/s each. The newest ARC-Message-Signature may add one more.
+ */
+export const MAX_BODY_HASHES = 3;
 /** h= entries of one signature (mailauth compares each with every header field). */
 export const MAX_SIGNED_HEADER_FIELDS = 256;
+/**
+ * From field bytes (all From fields together) handed to address parsers:
+ * nodemailer's addressparser, which mailauth runs on every From field, is
+ * quadratic on input such as "a,a,a,..." (100 KB: 11 s of blocked event loop).
+ */
+export const MAX_FROM_FIELD_BYTES = 4096;
 /** Distinct RFC5322.From domains evaluated for DMARC. */
 export const MAX_FROM_DOMAINS = 8;
 
@@ -164,41 +183,56 @@ const LF = 0x0a;
 const CR = 0x0d;
 
 /**
- * Splits the header section into fields. It ends at the first empty line
- * (LF LF or LF CR LF, the same rule as src/mail/headers.ts and mailauth; a
- * bare LF is a line end), or at the end of the message. A line that starts
- * with SP or HT continues the field before it (RFC 5322 2.2.3).
+ * Walks the header section field by field, calling `onField` for each
+ * complete field. The section ends at the first empty line (LF LF or
+ * LF CR LF, the same rule as src/mail/headers.ts and mailauth; a bare LF is a
+ * line end), or at the end of the message. A line that starts with SP or HT
+ * continues the field before it (RFC 5322 2.2.3). Linear in the input, and
+ * keeps nothing itself.
  */
-function scanHeader(raw: Buffer, maxBytes = Infinity, maxLines = Infinity): HeaderScan {
-  const fields: RawField[] = [];
+function walkHeader(
+  raw: Buffer,
+  onField: (f: RawField) => void,
+  maxBytes = Infinity,
+  maxLines = Infinity,
+): Omit<HeaderScan, 'fields'> {
   let lines = 0;
   let pos = 0;
   let current: RawField | undefined;
+  const done = (bodyStart: number, truncated: boolean) => {
+    if (current) onField(current);
+    return { bodyStart, lines, truncated };
+  };
   while (pos < raw.length) {
-    if (raw[pos] === LF) return { fields, bodyStart: pos + 1, lines, truncated: false };
-    if (raw[pos] === CR && raw[pos + 1] === LF) return { fields, bodyStart: pos + 2, lines, truncated: false };
-    if (lines >= maxLines) return { fields, bodyStart: raw.length, lines, truncated: true };
+    if (raw[pos] === LF) return done(pos + 1, false);
+    if (raw[pos] === CR && raw[pos + 1] === LF) return done(pos + 2, false);
+    if (lines >= maxLines) return done(raw.length, true);
     const nl = raw.indexOf(LF, pos);
     const end = nl === -1 ? raw.length : nl + 1;
-    if (end > maxBytes) return { fields, bodyStart: raw.length, lines, truncated: true };
+    if (end > maxBytes) return done(raw.length, true);
     lines++;
     const first = raw[pos];
     if ((first === 0x20 || first === 0x09) && current) {
       current.end = end;
     } else {
-      const colon = raw.indexOf(0x3a, pos);
-      const hasColon = colon !== -1 && colon < end;
+      if (current) onField(current);
+      const colon = raw.subarray(pos, end).indexOf(0x3a);
       current = {
-        name: hasColon ? raw.toString('latin1', pos, colon).trim().toLowerCase() : '',
+        name: colon >= 0 ? raw.toString('latin1', pos, pos + colon).trim().toLowerCase() : '',
         start: pos,
         end,
-        valueStart: hasColon ? colon + 1 : end,
+        valueStart: colon >= 0 ? pos + colon + 1 : end,
       };
-      fields.push(current);
     }
     pos = end;
   }
-  return { fields, bodyStart: raw.length, lines, truncated: false };
+  return done(raw.length, false);
+}
+
+function scanHeader(raw: Buffer, maxBytes = Infinity, maxLines = Infinity): HeaderScan {
+  const fields: RawField[] = [];
+  const rest = walkHeader(raw, (f) => fields.push(f), maxBytes, maxLines);
+  return { fields, ...rest };
 }
 
 /** The unfolded value of a field (line breaks removed, whitespace kept). */
@@ -256,18 +290,21 @@ export function authservIdOf(value: string): string | undefined {
 export function removeForgedAuthResults(raw: Buffer, authservId: string): Buffer {
   const ours = authservId.toLowerCase();
   if (!ours) return raw;
-  const { fields, bodyStart } = scanHeader(raw);
-  const parts: Buffer[] = [];
+  // Kept bytes are copied as we go: no list of pieces that a message made of
+  // a million forged fields could blow up.
+  let out: Buffer | undefined;
+  let written = 0;
   let kept = 0;
-  for (const f of fields) {
-    if (f.name !== 'authentication-results') continue;
-    if (authservIdOf(fieldValue(raw, f))?.toLowerCase() !== ours) continue;
-    parts.push(raw.subarray(kept, f.start));
+  walkHeader(raw, (f) => {
+    if (f.name !== 'authentication-results') return;
+    if (authservIdOf(fieldValue(raw, f))?.toLowerCase() !== ours) return;
+    out ??= Buffer.alloc(raw.length); // zeroed: the unused tail stays reachable through .buffer
+    written += raw.copy(out, written, kept, f.start);
     kept = f.end;
-  }
-  if (parts.length === 0) return raw;
-  parts.push(raw.subarray(kept, Math.max(kept, bodyStart)), raw.subarray(Math.max(kept, bodyStart)));
-  return Buffer.concat(parts);
+  });
+  if (!out) return raw;
+  written += raw.copy(out, written, kept, raw.length);
+  return out.subarray(0, written);
 }
 
 // ---------------------------------------------------------------------------
@@ -393,6 +430,8 @@ interface SignatureInfo {
   /** b= without whitespace, to match mailauth's results. */
   b: string;
   signedFields: number;
+  /** Which body hash it needs (mailauth's key: body canonicalization, hash, l=). */
+  bodyHashKey: string;
 }
 
 /** Tag-list (RFC 6376 3.2) of a DKIM-Signature value, lenient. */
@@ -416,6 +455,11 @@ function signatureInfo(raw: Buffer, field: RawField): SignatureInfo {
     selector: tags.get('s') ?? '',
     b: (tags.get('b') ?? '').replace(/\s+/g, ''),
     signedFields: h ? h.split(':').length : 0,
+    bodyHashKey: [
+      ((tags.get('c') ?? '').split('/')[1] ?? 'simple').trim().toLowerCase(),
+      (tags.get('a') ?? '').split('-').pop()?.trim().toLowerCase(),
+      (tags.get('l') ?? '').replace(/\s+/g, ''),
+    ].join(':'),
   };
 }
 
@@ -508,9 +552,16 @@ function segmentStream(raw: Buffer, segments: Array<[number, number]>, signal: A
   return stream;
 }
 
+/**
+ * @param unverifiable why mailauth must not see this header section at all
+ *   (too large, a From field its address parser would choke on)
+ * @param sender MAIL FROM, so that mailauth does not parse Return-Path fields
+ */
 async function evaluateDkim(
   raw: Buffer,
   scan: HeaderScan,
+  unverifiable: string | undefined,
+  sender: string,
   resolver: MailauthResolver,
   deadline: Deadline,
 ): Promise<DkimOutcome> {
@@ -518,35 +569,36 @@ async function evaluateDkim(
   const infos = sigFields.map((f) => signatureInfo(raw, f));
   const arcFields = scan.fields.filter((f) => f.name.startsWith('arc-'));
 
-  if (scan.truncated) {
+  if (unverifiable) {
+    const comment = `${unverifiable}: not verified`;
     return {
       state: 'skipped',
-      signatures: infos.map((s) => ({
-        domain: s.domain,
-        selector: s.selector,
-        result: 'permerror',
-        comment: 'header section too large to verify',
-      })),
+      signatures: infos.length
+        ? infos.map((s) => ({ domain: s.domain, selector: s.selector, result: 'permerror', comment }))
+        : [{ domain: '', selector: '', result: 'permerror', comment }],
       passing: [],
       temperrorDomains: [],
-      arcUnverifiable: arcFields.length ? 'header section too large to verify' : undefined,
+      arcUnverifiable: arcFields.length ? comment : undefined,
     };
   }
 
-  // Which fields mailauth does not see: signatures over the limit or with
-  // absurd h= lists, and the ARC set if its newest AMS has one.
+  // Which fields mailauth does not see: signatures with absurd h= lists,
+  // signatures over the limits (count, distinct body hashes; the topmost,
+  // newest ones are verified), and the ARC sets if an AMS has an absurd h=.
   const dropped = new Set<RawField>();
   const notVerified: DkimSignatureResult[] = [];
+  const bodyHashes = new Set<string>();
   let verified = 0;
   for (const s of infos) {
     if (s.signedFields > MAX_SIGNED_HEADER_FIELDS) {
       dropped.add(s.field);
       notVerified.push({ domain: s.domain, selector: s.selector, result: 'permerror', comment: 'too many signed header fields' });
-    } else if (verified >= MAX_DKIM_SIGNATURES) {
+    } else if (verified >= MAX_DKIM_SIGNATURES || (!bodyHashes.has(s.bodyHashKey) && bodyHashes.size >= MAX_BODY_HASHES)) {
       dropped.add(s.field);
       notVerified.push({ domain: s.domain, selector: s.selector, result: 'neutral', comment: 'not verified: too many signatures' });
     } else {
       verified++;
+      bodyHashes.add(s.bodyHashKey);
     }
   }
   let arcUnverifiable: string | undefined;
@@ -567,7 +619,7 @@ async function evaluateDkim(
   const verifiedInfos = infos.filter((s) => !dropped.has(s.field));
   let res: DKIMVerifyResult;
   try {
-    res = await dkimVerify(segmentStream(raw, segments, deadline.controller.signal), { resolver });
+    res = await dkimVerify(segmentStream(raw, segments, deadline.controller.signal), { resolver, sender });
   } catch {
     // Out of time: temporary. mailauth failing on this input: it would fail
     // again, so permanent (and an attacker cannot turn it into a DMARC
@@ -600,7 +652,7 @@ async function evaluateDkim(
     const result = mapDkim(r.status?.result, comment);
     const domain = (r.signingDomain ?? '').toLowerCase();
     signatures.push({ domain, selector: r.selector ?? '', result, ...(comment ? { comment } : {}) });
-    if (typeof r.signature === 'string') seen.add(r.signature.replace(/\s+/g, ''));
+    seen.add((r.signature ?? '').replace(/\s+/g, ''));
     if (result === 'pass') {
       passing.push({ id: r.id, domain: r.signingDomain, aligned: r.status.aligned, underSized: r.status.underSized });
     }
@@ -609,7 +661,7 @@ async function evaluateDkim(
   // mailauth silently skips signatures it cannot parse (unknown a=, c=, no d=
   // or s=): RFC 6376 6.1.1 PERMFAIL, reported rather than hidden.
   for (const s of verifiedInfos) {
-    if (s.b && seen.has(s.b)) continue;
+    if (seen.has(s.b)) continue;
     signatures.push({ domain: s.domain, selector: s.selector, result: 'permerror', comment: 'malformed or unsupported signature' });
   }
   signatures.push(...notVerified);
@@ -625,11 +677,24 @@ async function evaluateArc(dkim: DkimOutcome, resolver: MailauthResolver): Promi
   return { result, comment: typeof res.status?.comment === 'string' ? res.status.comment : undefined, raw: res };
 }
 
-/** RFC5322.From domains (RFC 7489 3.1, 6.6.1), lower case, distinct, in order. */
-function fromDomains(raw: Buffer, scan: HeaderScan): string[] {
-  const domains: string[] = [];
-  for (const f of scan.fields) {
-    if (f.name !== 'from') continue;
+interface FromInfo {
+  /** RFC5322.From domains (RFC 7489 3.1), lower case, distinct, in order. */
+  domains: string[];
+  /** Set when the From field is too odd to evaluate (too long, too many domains). */
+  unusual?: string;
+}
+
+/** Value bytes of all fields with that (lower-case) name. */
+function fieldBytes(fields: RawField[], name: string): number {
+  return fields.reduce((n, f) => (f.name === name ? n + (f.end - f.valueStart) : n), 0);
+}
+
+/** The RFC5322.From domains, from our own bounded parse (RFC 7489 6.6.1). */
+function fromInfo(raw: Buffer, fields: RawField[]): FromInfo {
+  if (fieldBytes(fields, 'from') > MAX_FROM_FIELD_BYTES) return { domains: [], unusual: 'RFC5322.From field too long' };
+  const from = fields.filter((f) => f.name === 'from');
+  const domains = new Set<string>();
+  for (const f of from) {
     let list: { address?: string }[];
     try {
       list = addressParser(fieldValue(raw, f).trim(), { flatten: true });
@@ -637,12 +702,14 @@ function fromDomains(raw: Buffer, scan: HeaderScan): string[] {
       continue;
     }
     for (const a of list) {
-      const at = a.address?.lastIndexOf('@') ?? -1;
-      const domain = at >= 0 ? (a.address ?? '').slice(at + 1).trim().toLowerCase().replace(/\.$/, '') : '';
-      if (domain && !domains.includes(domain)) domains.push(domain);
+      const address = a.address ?? '';
+      const at = address.lastIndexOf('@');
+      const domain = at >= 0 ? address.slice(at + 1).trim().toLowerCase().replace(/\.$/, '') : '';
+      if (domain) domains.add(domain);
     }
   }
-  return domains;
+  if (domains.size > MAX_FROM_DOMAINS) return { domains: [], unusual: `more than ${MAX_FROM_DOMAINS} RFC5322.From domains` };
+  return { domains: [...domains] };
 }
 
 function normalizePolicy(p: unknown): DmarcPolicy | undefined {
@@ -667,24 +734,27 @@ const DMARC_RANK: Record<DmarcResult, number> = { fail: 5, temperror: 4, permerr
 const POLICY_RANK: Record<DmarcPolicy, number> = { reject: 3, quarantine: 2, none: 1 };
 
 async function evaluateDmarc(
-  domains: string[],
+  from: FromInfo,
   spf: SpfOutcome,
   dkim: DkimOutcome,
   arc: ArcOutcome,
   resolver: MailauthResolver,
   random: () => number,
 ): Promise<DmarcOutcome> {
-  if (domains.length === 0) {
-    const comment = 'no RFC5322.From domain';
-    return { verdict: { result: 'permerror', policy: undefined }, clauses: [{ method: 'dmarc', result: 'permerror', comment, props: [] }] };
-  }
-  if (domains.length > MAX_FROM_DOMAINS) {
-    const comment = `${domains.length} RFC5322.From domains`;
+  const { domains, unusual } = from;
+  if (unusual) {
+    // Not evaluable, and a classic way to hide a From domain from DMARC:
+    // Junk rather than the inbox.
+    const comment = unusual;
     return {
       verdict: { result: 'permerror', policy: undefined },
       clauses: [{ method: 'dmarc', result: 'permerror', comment, props: [] }],
       applied: 'quarantine',
     };
+  }
+  if (domains.length === 0) {
+    const comment = 'no RFC5322.From domain';
+    return { verdict: { result: 'permerror', policy: undefined }, clauses: [{ method: 'dmarc', result: 'permerror', comment, props: [] }] };
   }
 
   const spfDomains = spf.result === 'pass' && spf.domain ? [spf.domain] : [];
@@ -898,7 +968,7 @@ function assemble(
     reason =
       dmarc.verdict.result === 'fail'
         ? `DMARC policy of ${domain ?? 'the sender domain'} (${dmarc.verdict.policy ?? 'none'}) not satisfied`
-        : 'unauthenticated message with an unusual RFC5322.From field';
+        : 'RFC5322.From field cannot be evaluated for DMARC';
   }
   return {
     header: authenticationResults + receivedSpf,
@@ -947,7 +1017,9 @@ function failSafe(opts: AuthenticateOptions, comment: string): InboundAuthResult
 export async function authenticateMessage(raw: Buffer, opts: AuthenticateOptions): Promise<InboundAuthResult> {
   let deadline: Deadline | undefined;
   try {
-    const timeoutMs = Number.isFinite(opts.timeoutMs) && (opts.timeoutMs ?? 0) > 0 ? (opts.timeoutMs as number) : DEFAULT_AUTH_TIMEOUT_MS;
+    const requested = opts.timeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS;
+    // setTimeout fires at once for more than 2^31-1 ms; ten minutes is plenty.
+    const timeoutMs = Number.isFinite(requested) && requested > 0 ? Math.min(requested, 600_000) : DEFAULT_AUTH_TIMEOUT_MS;
     const d = new Deadline(timeoutMs);
     deadline = d;
     const message = Buffer.isBuffer(raw) ? raw : Buffer.alloc(0);
@@ -956,7 +1028,15 @@ export async function authenticateMessage(raw: Buffer, opts: AuthenticateOptions
 
     const scan = scanHeader(message, MAX_AUTH_HEADER_BYTES, MAX_AUTH_HEADER_LINES);
     // From domains from our own bounded parse: available even when mailauth's is not.
-    const domains = fromDomains(message, scan.truncated ? scanHeader(message.subarray(0, MAX_AUTH_HEADER_BYTES)) : scan);
+    const from = fromInfo(message, scan.truncated ? scanHeader(message.subarray(0, MAX_AUTH_HEADER_BYTES)).fields : scan.fields);
+    const domains = from.domains;
+    const unverifiable = scan.truncated
+      ? 'header section too large'
+      : fieldBytes(scan.fields, 'from') > MAX_FROM_FIELD_BYTES
+        ? 'From field too long'
+        : undefined;
+    // mailauth reads the envelope sender from Return-Path when not given one; '<>' is "none".
+    const sender = opts.mailFrom?.trim().slice(0, 512) || '<>';
 
     const spfTimeout = (): SpfOutcome => ({ result: 'temperror', comment: 'SPF evaluation timed out', helo: opts.helo });
     const spfError = (): SpfOutcome => ({ result: 'temperror', comment: 'SPF evaluation failed', helo: opts.helo });
@@ -977,7 +1057,7 @@ export async function authenticateMessage(raw: Buffer, opts: AuthenticateOptions
 
     const [spf, dkim] = await Promise.all([
       d.race(evaluateSpf(opts, resolver), spfTimeout, spfError),
-      d.race(evaluateDkim(message, scan, resolver, d), dkimFallback(true), dkimFallback(false)),
+      d.race(evaluateDkim(message, scan, unverifiable, sender, resolver, d), dkimFallback(true), dkimFallback(false)),
     ]);
     const arc = await d.race(
       evaluateArc(dkim, resolver),
@@ -989,7 +1069,7 @@ export async function authenticateMessage(raw: Buffer, opts: AuthenticateOptions
       clauses: [{ method: 'dmarc', result: 'temperror', comment, props: domains[0] ? [['header.from', domains[0]]] : [] }],
     });
     const dmarc = await d.race(
-      evaluateDmarc(domains, spf, dkim, arc, resolver, random),
+      evaluateDmarc(from, spf, dkim, arc, resolver, random),
       dmarcTemp('DMARC evaluation timed out'),
       dmarcTemp('DMARC evaluation failed'),
     );

@@ -129,7 +129,7 @@ export interface SystemResolverOptions {
  * SPF macro expansion is then "no record", not a temporary error.
  */
 export function systemResolver(opts: SystemResolverOptions = {}): DnsResolver {
-  const timeoutMs = Math.max(1, opts.timeoutMs ?? 5000);
+  const timeoutMs = Math.min(600_000, Math.max(1, Math.floor(opts.timeoutMs ?? 5000) || 5000));
   const resolver = new Resolver({ timeout: Math.max(1, Math.floor(timeoutMs / 2)), tries: 2 });
   if (opts.servers?.length) resolver.setServers(opts.servers);
 

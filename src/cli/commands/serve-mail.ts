@@ -4,6 +4,7 @@ import type { TlsMaterial } from '../../config/tls.ts';
 import { createMailServices } from '../../core/mail-services.ts';
 import type { SettingsSnapshot } from '../../core/settings.ts';
 import { localDirectory } from '../../directory/local.ts';
+import { systemResolver } from '../../mail/dns.ts';
 import type { Logger } from '../../lib/log.ts';
 import { startSmtpServer, type RunningSmtpServer } from '../../protocols/smtp/server.ts';
 import type { ListenerMode } from '../../protocols/smtp/state.ts';
@@ -28,7 +29,10 @@ export async function startMailListeners(opts: {
   const { settings } = opts;
   const directory = localDirectory(opts.db, { subaddressSeparator: () => settings().values['addressing.subaddressSeparator'] });
   const services = {
-    ...createMailServices(opts.db, directory),
+    ...createMailServices(opts.db, directory, {
+      resolver: systemResolver(),
+      verifyInbound: () => settings().values['smtp.verifyInbound'],
+    }),
     limits: () => {
       const v = settings().values;
       return {

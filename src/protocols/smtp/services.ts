@@ -3,6 +3,7 @@
  * interface (built by the composition root): it never sees the database.
  */
 import type { DeliveredCopy, DeliveryInput } from '../../core/deliver.ts';
+import type { InboundEnvelope, InboundVerdict } from '../../core/mail-services.ts';
 import type { SpooledMessage } from '../../core/spool.ts';
 import type { ResolvedRecipients } from '../../core/recipients.ts';
 import type { DirectoryAccount } from '../../directory/types.ts';
@@ -32,6 +33,8 @@ export interface SmtpServices {
   authenticate(login: string, secret: string): Promise<DirectoryAccount | undefined>;
   isLocalDomain(domain: string): Promise<boolean>;
   resolveRecipient(address: string): Promise<ResolvedRecipients | undefined>;
+  /** SPF/DKIM/DMARC/ARC of mail from other MTAs; undefined when not verified. */
+  verifyInbound(message: Buffer | SpooledMessage, env: InboundEnvelope): Promise<InboundVerdict | undefined>;
   /** Stores the message for its local recipients in one transaction; resolves after COMMIT. */
   deliver(input: DeliveryInput): Promise<DeliveredCopy[]>;
 }

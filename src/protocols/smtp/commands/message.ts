@@ -7,7 +7,7 @@
 import type { AccountId } from '../../../lib/ids.ts';
 import type { BdatCommand } from '../parser/index.ts';
 import {
-  BAD_SEQUENCE, CHUNK_OK, LOCAL_ERROR, MESSAGE_ACCEPTED, MESSAGE_TOO_BIG, NO_VALID_RECIPIENTS, START_MAIL,
+  ACCESS_DENIED, BAD_SEQUENCE, CHUNK_OK, LOCAL_ERROR, MESSAGE_ACCEPTED, MESSAGE_TOO_BIG, NO_VALID_RECIPIENTS, START_MAIL,
   TRANSACTION_FAILED, withText, type SmtpReply,
 } from '../replies.ts';
 import { traceHeaders } from '../trace.ts';
@@ -83,8 +83,31 @@ async function finish(s: SessionApi): Promise<void> {
   }
   let result: SmtpReply;
   try {
-    const message = await spool.finish();
-    const copies = await s.services.deliver({ message, headers: trace, recipients: [...targets.values()] });
+    let message = await spool.finish();
+    let headers = trace;
+    let mailbox = 'INBOX';
+    // Mail from other MTAs (not from our authenticated users, not LMTP behind another MTA).
+    if (s.mode === 'mx' && !s.state.user) {
+      const verdict = await s.services.verifyInbound(message, {
+        ip: s.state.remoteAddress.replace(/^::ffff:/, ''),
+        helo: s.state.helo ?? '',
+        mailFrom: tx.mailFrom,
+        hostname: s.hostname,
+      });
+      if (verdict?.action === 'reject') {
+        // RFC 7489 10.3: reject during the SMTP transaction, after DATA.
+        s.log.info({ from: tx.mailFrom, reason: verdict.reason }, 'rejected by DMARC policy');
+        await spool.discard();
+        return finalReply(s, tx.recipients.length, withText(ACCESS_DENIED, verdict.reason ?? 'Rejected by DMARC policy'));
+      }
+      if (verdict) {
+        message = verdict.message;
+        headers = Buffer.concat([trace, Buffer.from(verdict.header, 'utf8')]);
+        if (verdict.action === 'quarantine') mailbox = 'Junk';
+      }
+    }
+    for (const t of targets.values()) t.mailbox = mailbox;
+    const copies = await s.services.deliver({ message, headers, recipients: [...targets.values()] });
     s.log.info({ from: tx.mailFrom, rcpts: tx.recipients.length, copies: copies.length, size: tx.size }, 'delivered');
     result = withText(MESSAGE_ACCEPTED, `Message accepted, id ${s.state.id}`);
   } catch (err) {
