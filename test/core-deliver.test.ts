@@ -166,5 +166,15 @@ for (const engine of engines()) {
       assert.deepEqual(left.map((r) => r.id), [fresh.spoolId]);
       await fresh.discard();
     });
+
+    it('an account without mailboxes (directory user, first delivery) gets them and the message', async () => {
+      const a = (await resolve('u14@corp.test'))!.local[0]!.account;
+      await t.db.query('DELETE FROM mailboxes WHERE account_id = $1', [a.id]);
+      const [copy] = await deliverMessage(t.db, { message: raw('first ever'), recipients: [{ accountId: a.id, mailbox: 'INBOX', deliveredTo: a.address }] });
+      const box = await getMailboxByName(ctx, a.id, 'INBOX');
+      assert.equal(copy!.mailboxId, box.id);
+      assert.equal(copy!.uid, 1);
+      await getMailboxByName(ctx, a.id, 'Junk');
+    });
   });
 }

@@ -47,7 +47,7 @@ export async function appendMessage(db: Database, input: AppendInput): Promise<A
   const keywords = [...new Set(input.keywords ?? [])];
   for (const k of keywords) if (!KEYWORD.test(k)) throw new InvalidInputError(`invalid keyword: ${JSON.stringify(k)}`);
   const inserted = await insertMessage(db, {
-    mailboxId: input.mailboxId,
+    mailbox: input.mailboxId,
     content: { sha256: createHash('sha256').update(input.raw).digest(), raw: input.raw },
     headerPrefix: Buffer.alloc(0),
     internalDate: input.internalDate ?? new Date(),

@@ -15,7 +15,6 @@ import { NotFoundError } from '../lib/errors.ts';
 import type { AccountId, MailboxId, ModSeq, Uid } from '../lib/ids.ts';
 import { summarizeMessage } from '../mail/headers.ts';
 import type { Database } from '../store/db.ts';
-import { findMailbox } from '../store/mailboxes.ts';
 import { insertMessage, putBlob } from '../store/messages.ts';
 import { assembleBlob } from '../store/spool.ts';
 import type { SpooledMessage } from './spool.ts';
@@ -76,24 +75,23 @@ export async function deliverMessage(db: Database, input: DeliveryInput): Promis
       (a, b) => a.accountId - b.accountId || (a.mailbox < b.mailbox ? -1 : a.mailbox > b.mailbox ? 1 : 0),
     );
     for (const r of ordered) {
-      let box = await findMailbox(tx, r.accountId, r.mailbox);
-      if (!box) {
-        // Directory (LDAP) users get their mailboxes on first delivery.
-        await ensureDefaultMailboxes(tx, r.accountId);
-        box = await findMailbox(tx, r.accountId, r.mailbox);
-        if (!box) throw new NotFoundError(`mailbox ${r.mailbox} of account ${r.accountId} does not exist`);
-      }
-      const inserted = await insertMessage(tx, {
-        mailboxId: box.id,
+      const message = {
+        mailbox: { accountId: r.accountId, name: r.mailbox },
         content: { blobId, size },
         headerPrefix: Buffer.concat([deliveredToLine(r.deliveredTo), headers]),
         internalDate,
         flags: noFlags,
         keywords: [],
         ...summary,
-      });
-      if (!inserted) throw new NotFoundError(`mailbox ${box.id} vanished during delivery`);
-      out.push({ accountId: r.accountId, mailboxId: box.id, uid: inserted.uid as Uid, modseq: inserted.modseq as ModSeq });
+      };
+      let inserted = await insertMessage(tx, message);
+      if (!inserted) {
+        // Directory (LDAP) users get their mailboxes on first delivery.
+        await ensureDefaultMailboxes(tx, r.accountId);
+        inserted = await insertMessage(tx, message);
+        if (!inserted) throw new NotFoundError(`mailbox ${r.mailbox} of account ${r.accountId} does not exist`);
+      }
+      out.push({ accountId: r.accountId, mailboxId: inserted.mailboxId, uid: inserted.uid as Uid, modseq: inserted.modseq as ModSeq });
     }
     return out;
   });

@@ -1,5 +1,5 @@
 /** Blobs (content-addressed message bytes), messages and the change journal. */
-import type { BlobId, MailboxId, MessageId } from '../lib/ids.ts';
+import type { AccountId, BlobId, MailboxId, MessageId } from '../lib/ids.ts';
 import type { Queryable } from './db.ts';
 
 /**
@@ -34,8 +34,11 @@ export interface SystemFlags {
 /** The message bytes: new content (stored once per SHA-256), or a blob stored earlier in this transaction. */
 export type MessageContent = { sha256: Buffer; raw: Buffer } | { blobId: BlobId; size: number };
 
+/** Where the message goes: a mailbox id, or an account's mailbox by name (saves a lookup per recipient). */
+export type MessageTarget = MailboxId | { accountId: AccountId; name: string };
+
 export interface NewMessage {
-  mailboxId: MailboxId;
+  mailbox: MessageTarget;
   content: MessageContent;
   /** Per-recipient header lines before the blob (Delivered-To); empty for most appends. */
   headerPrefix: Buffer;
@@ -53,6 +56,7 @@ export interface NewMessage {
 
 export interface InsertedMessage {
   id: MessageId;
+  mailboxId: MailboxId;
   uid: number;
   modseq: bigint;
 }
@@ -72,6 +76,7 @@ export interface InsertedMessage {
  */
 export async function insertMessage(q: Queryable, m: NewMessage): Promise<InsertedMessage | undefined> {
   const c = m.content;
+  const byName = typeof m.mailbox === 'object' ? m.mailbox : undefined;
   // $2..$4: the content. New bytes are upserted by hash; a known blob id is just
   // selected ($4 is then NULL, but PostgreSQL wants every parameter typed: hence
   // the `$4::bytea IS NULL`).
@@ -82,10 +87,11 @@ export async function insertMessage(q: Queryable, m: NewMessage): Promise<Insert
          RETURNING id`
       : `SELECT blobs.id FROM blobs, alloc WHERE blobs.id = $2 AND $4::bytea IS NULL`;
   const content = 'sha256' in c ? [c.sha256, c.raw.length, c.raw] : [c.blobId, c.size, null];
-  const rows = await q.query<{ id: string; uid: string; modseq: string }>(
+  const rows = await q.query<{ id: string; mailbox_id: string; uid: string; modseq: string }>(
     `WITH alloc AS (
        UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1
-        WHERE id = $1 RETURNING id, uid_next - 1 AS uid, highest_modseq AS modseq
+        WHERE ${byName ? 'account_id = $1 AND name = $19' : 'id = $1'}
+        RETURNING id, uid_next - 1 AS uid, highest_modseq AS modseq
      ), blob AS (
        ${blob}
      ), msg AS (
@@ -100,15 +106,18 @@ export async function insertMessage(q: Queryable, m: NewMessage): Promise<Insert
        INSERT INTO mailbox_changes(mailbox_id, modseq, uid, kind)
        SELECT mailbox_id, modseq, uid, 'append' FROM msg
      )
-     SELECT id, uid, modseq FROM msg`,
+     SELECT id, mailbox_id, uid, modseq FROM msg`,
     [
-      m.mailboxId, ...content, m.headerPrefix, m.internalDate,
+      byName ? byName.accountId : m.mailbox, ...content, m.headerPrefix, m.internalDate,
       m.flags.seen, m.flags.answered, m.flags.flagged, m.flags.deleted, m.flags.draft, [...m.keywords],
       m.subject, m.fromAddress, m.messageId, m.sentAt, JSON.stringify(m.envelope), m.searchText,
+      ...(byName ? [byName.name] : []),
     ],
   );
   const r = rows[0];
-  return r ? { id: Number(r.id) as MessageId, uid: Number(r.uid), modseq: BigInt(r.modseq) } : undefined;
+  return r
+    ? { id: Number(r.id) as MessageId, mailboxId: Number(r.mailbox_id) as MailboxId, uid: Number(r.uid), modseq: BigInt(r.modseq) }
+    : undefined;
 }
 
 /** The whole message as IMAP FETCH BODY[] returns it: header_prefix || blob. */
