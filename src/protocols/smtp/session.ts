@@ -30,8 +30,14 @@ export interface SessionOptions {
   secureContext: SecureContext | undefined;
   /** Close after this many erroneous commands (RFC 5321 7.8 leaves the policy to us). */
   maxBadCommands: number;
-  /** Close an idle connection after this long (RFC 5321 4.5.3.2.7 suggests 5 minutes). */
+  /**
+   * Close an idle connection after this long (RFC 5321 4.5.3.2.7 suggests 5 minutes).
+   * Also the deadline for one command line, from its first byte: trickling bytes
+   * (slowloris) does not keep a session alive.
+   */
   idleTimeoutMs: number;
+  /** Deadline for a whole DATA or BDAT body (RFC 5321 4.5.3.2.6 suggests 10 minutes for the data block). */
+  dataTimeoutMs?: number;
 }
 
 type Reading =
@@ -51,6 +57,8 @@ export class SmtpSession implements SessionApi {
   private closed = false;
   private authLine: ((line: string) => Promise<void>) | undefined;
   private upgrade = false;
+  /** Runs while a command line or a message body is incomplete; fires 421 and closes. */
+  private deadline: NodeJS.Timeout | undefined;
 
   constructor(
     socket: Socket,
@@ -93,6 +101,7 @@ export class SmtpSession implements SessionApi {
     socket.on('error', (err) => this.log.debug({ err }, 'socket error'));
     socket.on('close', () => {
       this.closed = true;
+      clearTimeout(this.deadline);
       if (!this.busy) this.endTransaction();
     });
   }
@@ -102,6 +111,7 @@ export class SmtpSession implements SessionApi {
     this.busy = true;
     try {
       while (this.pending.length > 0 && !this.closed && !this.upgrade) await this.consume(this.pending.shift()!);
+      this.armDeadline();
     } catch (err) {
       this.log.error({ err }, 'session failed');
       this.close(SERVICE_UNAVAILABLE);
@@ -110,6 +120,41 @@ export class SmtpSession implements SessionApi {
       if (this.closed) this.endTransaction();
       else if (!this.upgrade) this.socket.resume();
     }
+  }
+
+  /**
+   * Back-pressure: a client that pipelines but does not read its replies is
+   * not read from until it does; replies never pile up in memory.
+   */
+  private async writable(): Promise<void> {
+    const socket = this.socket;
+    if (!socket.writableNeedDrain || this.closed) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
+  }
+
+  /** A partial command line or an unfinished body has a deadline; a complete exchange has none. */
+  private armDeadline(): void {
+    const partial = this.reading.kind !== 'command' || this.splitter.pendingBytes > 0 || this.splitter.discardingLine;
+    if (!partial) {
+      clearTimeout(this.deadline);
+      this.deadline = undefined;
+      return;
+    }
+    if (this.deadline) return;
+    const ms = this.reading.kind === 'command' ? this.opts.idleTimeoutMs : (this.opts.dataTimeoutMs ?? 600_000);
+    this.deadline = setTimeout(() => {
+      this.log.info({ phase: this.reading.kind }, 'deadline passed');
+      this.close(TIMEOUT);
+    }, ms);
+    this.deadline.unref();
   }
 
   private async consume(chunk: Buffer): Promise<void> {
@@ -122,6 +167,9 @@ export class SmtpSession implements SessionApi {
         for (let item = this.splitter.next(); item && !this.closed && !this.upgrade; item = this.splitter.next()) {
           if (item.kind === 'lineTooLong') await this.bad(LINE_TOO_LONG);
           else await this.onLine(item.line);
+          clearTimeout(this.deadline); // a complete line: the next one gets its own deadline
+          this.deadline = undefined;
+          await this.writable();
           if (this.reading.kind !== 'command') {
             buf = this.splitter.drain();
             break;
@@ -133,6 +181,8 @@ export class SmtpSession implements SessionApi {
         buf = undefined;
         if (out.done) {
           this.reading = { kind: 'command' };
+          clearTimeout(this.deadline);
+          this.deadline = undefined;
           this.markTooBig(r.decoder.tooBig);
           await dataDone(this, r.decoder.stats);
           buf = out.remainder;
@@ -143,6 +193,8 @@ export class SmtpSession implements SessionApi {
         buf = undefined;
         if (out.done) {
           this.reading = { kind: 'command' };
+          clearTimeout(this.deadline);
+          this.deadline = undefined;
           this.markTooBig(r.reader.tooBig);
           await bdatDone(this, r.last);
           buf = out.remainder;
@@ -287,6 +339,7 @@ export class SmtpSession implements SessionApi {
   }
 
   close(final?: SmtpReply): void {
+    clearTimeout(this.deadline);
     if (this.closed) return;
     if (final) this.reply(final);
     this.closed = true;
