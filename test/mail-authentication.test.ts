@@ -14,6 +14,7 @@ import {
   type InboundAuthResult,
 } from '../src/mail/authentication.ts';
 import { dnsError, fakeResolver, systemResolver, type DnsResolver, type FakeZone } from '../src/mail/dns.ts';
+import { mulberry32 as prng } from './helpers/prng.ts';
 
 // ---------------------------------------------------------------------------
 // Fixtures
@@ -473,17 +474,6 @@ describe('authenticateMessage: the Authentication-Results header (RFC 8601)', ()
 });
 
 describe('authenticateMessage: never throws, bounded work', () => {
-  /** mulberry32, seeded so a failure is reproducible. */
-  function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
 
   it('random bytes and mangled messages: a well-formed header every time, never a throw', async () => {
     const rnd = prng(7208);

@@ -8,22 +8,12 @@ import {
   summarizeMessage,
   type MessageSummary,
 } from '../src/mail/headers.ts';
+import { mulberry32 as prng } from './helpers/prng.ts';
 
 const crlf = (...lines: string[]): Buffer => Buffer.from(lines.join('\r\n'));
 const lf = (...lines: string[]): Buffer => Buffer.from(lines.join('\n'));
 const body = (raw: Buffer, offset: number): string => raw.subarray(offset).toString('utf8');
 
-/** mulberry32: a small seeded PRNG, so fuzz failures are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Everything a summary must satisfy to be stored (PostgreSQL text/jsonb refuse NUL). */
 function assertStorable(s: MessageSummary, context: string): void {

@@ -21,6 +21,7 @@ import { openEmbedded } from '../src/store/embedded.ts';
 import { freePort, runTegu, startTegu, type Server } from './helpers/cli.ts';
 import { embeddedEngine, postgresEngine, type TestDb } from './helpers/db.ts';
 import { SmtpConn } from './helpers/smtp-conn.ts';
+import { mulberry32 as rng } from './helpers/prng.ts';
 
 const TOTAL = 1_000;
 const SENDERS = 8;
@@ -34,16 +35,6 @@ const PG_URL = process.env.TEGU_TEST_DATABASE_URL;
 // ---- seeded randomness (mulberry32), so the kill points can be replayed
 
 const SEED = Number(process.env.TEGU_KILL_SEED ?? randomBytes(4).readUInt32LE(0));
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

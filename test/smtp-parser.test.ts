@@ -9,6 +9,7 @@ import {
 } from '../src/protocols/smtp/parser/index.ts';
 import * as replies from '../src/protocols/smtp/replies.ts';
 import { formatReply, withText, type SmtpReply } from '../src/protocols/smtp/replies.ts';
+import { mulberry32 as prng } from './helpers/prng.ts';
 
 const SMTP: ParseOptions = { smtputf8Allowed: false, lmtp: false };
 const SMTP_UTF8: ParseOptions = { smtputf8Allowed: true, lmtp: false };
@@ -537,17 +538,6 @@ describe('AUTH', () => {
 });
 
 describe('fuzz: parseCommand never throws', () => {
-  /** mulberry32: a small seeded PRNG, so a failure can be replayed. */
-  function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
 
   const CORPUS = [
     'EHLO mail.example.com',

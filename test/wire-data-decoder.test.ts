@@ -4,21 +4,11 @@ import { describe, test } from 'node:test';
 import { DataDecoder, decodeData, type DataDecoderOptions, type DataStats } from '../src/wire/data-decoder.ts';
 import { DotStuffer, dotStuff } from '../src/wire/dot-stuff.ts';
 import { LineSplitter } from '../src/wire/line-splitter.ts';
+import { mulberry32 as prng } from './helpers/prng.ts';
 
 const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
 const text = (b: Buffer): string => b.toString('latin1');
 
-/** mulberry32: a small seeded PRNG, so fuzz failures are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Whole, at every offset (empty chunks included), byte by byte, and every 3-way cut of short inputs. */
 function* splits(input: Buffer, maxThreeWay = 40): Generator<Buffer[]> {
