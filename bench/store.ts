@@ -36,6 +36,7 @@ import { openEmbedded } from '../src/store/embedded.ts';
 import { findMailbox, insertMailboxes } from '../src/store/mailboxes.ts';
 import { migrate } from '../src/store/migrate.ts';
 import { openPostgres } from '../src/store/postgres.ts';
+import { filler } from './lib/mail.ts';
 
 type EngineName = 'embedded' | 'postgres';
 const ENGINES: readonly EngineName[] = ['embedded', 'postgres'];
@@ -119,36 +120,6 @@ function parseOptions(argv: string[]): { opts: Options; child?: { engine: Engine
 }
 
 // ---- messages
-
-const WORDS = (
-  'mail server store postgres embedded message mailbox append quota sieve folder inbox archive ' +
-  'invoice meeting project report review draft budget quarter schedule customer release notes ' +
-  'the a of to and in for on with is be this that from at by as are was will'
-).split(' ');
-
-/** Plain text in CRLF lines of at most 72 characters, deterministic, at least `bytes` long. */
-function filler(bytes: number): Buffer {
-  let seed = 0x2545f491;
-  const rand = (k: number): number => {
-    seed ^= seed << 13;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5;
-    return (seed >>> 0) % k;
-  };
-  const lines: string[] = [];
-  let total = 0;
-  while (total < bytes) {
-    let line = '';
-    for (;;) {
-      const w = WORDS[rand(WORDS.length)]!;
-      if (line.length + w.length + 1 > 72) break;
-      line += line ? ` ${w}` : w;
-    }
-    lines.push(line);
-    total += line.length + 2;
-  }
-  return Buffer.from(lines.join('\r\n') + '\r\n');
-}
 
 /**
  * Message `i` of the run: exactly `size` bytes (unless the header alone is
