@@ -243,5 +243,15 @@ for (const engine of engines()) {
       c.close();
       assert.ok((await messagesOf('bob@corp.test')).some((m) => /with LMTP id/.test(m.toString())));
     });
+
+    it('AUTH failures are limited per IP across connections: past the limit even the right password gets 454 4.7.0', async () => {
+      const port = await start('submissions', { limits: () => ({ ...limits, authFailuresPerIpPerMinute: 2 }) });
+      const send = (pass: string): Promise<unknown> =>
+        nodemailer
+          .createTransport({ host: '127.0.0.1', port, secure: true, tls: { rejectUnauthorized: false }, auth: { user: 'bob@corp.test', pass } })
+          .sendMail({ from: 'bob@corp.test', to: 'carol@corp.test', text: 'x' });
+      for (let i = 0; i < 2; i++) await assert.rejects(send('wrong guess'), (e: { responseCode?: number }) => e.responseCode === 535);
+      await assert.rejects(send(PW), (e: { responseCode?: number; response?: string }) => e.responseCode === 454 && /4\.7\.0/.test(e.response ?? ''));
+    });
   });
 }

@@ -39,6 +39,7 @@ export async function startMailListeners(opts: {
         maxMessageBytes: v['smtp.maxMessageBytes'],
         maxRecipients: v['smtp.maxRecipients'],
         allowPlaintextAuth: v['auth.allowPlaintext'],
+        authFailuresPerIpPerMinute: v['limits.authFailuresPerIpPerMinute'],
       };
     },
   };

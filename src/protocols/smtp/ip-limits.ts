@@ -58,3 +58,46 @@ export class IpLimiter {
     return this.open.get(ip) ?? 0;
   }
 }
+
+/**
+ * Failed authentications per IP per minute, across all connections of a
+ * listener: past the limit AUTH is refused for the rest of the minute without
+ * looking at the password (guessing gets no answers). Bounded like IpLimiter.
+ */
+export class AuthFailureLimiter {
+  private readonly windows = new Map<string, { start: number; count: number }>();
+  private readonly now: () => number;
+
+  constructor(
+    private readonly perMinute: () => number,
+    opts: { now?: () => number; maxTracked?: number } = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.maxTracked = opts.maxTracked ?? 100_000;
+  }
+
+  private readonly maxTracked: number;
+
+  private window(ip: string): { start: number; count: number } {
+    const t = this.now();
+    let w = this.windows.get(ip);
+    if (!w || t - w.start >= 60_000) {
+      this.windows.delete(ip);
+      if (this.windows.size >= this.maxTracked) {
+        const oldest = this.windows.keys().next().value;
+        if (oldest !== undefined) this.windows.delete(oldest);
+      }
+      w = { start: t, count: 0 };
+      this.windows.set(ip, w);
+    }
+    return w;
+  }
+
+  blocked(ip: string): boolean {
+    return this.window(ip).count >= this.perMinute();
+  }
+
+  failed(ip: string): void {
+    this.window(ip).count++;
+  }
+}

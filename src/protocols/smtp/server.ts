@@ -6,7 +6,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import { newSessionId, sessionLogger, type Logger } from '../../lib/log.ts';
-import { IpLimiter } from './ip-limits.ts';
+import { AuthFailureLimiter, IpLimiter } from './ip-limits.ts';
 import { SERVICE_UNAVAILABLE, formatReply, withText } from './replies.ts';
 import type { SmtpServices } from './services.ts';
 import { SmtpSession } from './session.ts';
@@ -40,6 +40,7 @@ export async function startSmtpServer(opts: SmtpServerOptions): Promise<RunningS
     maxConnectsPerMinute: opts.maxConnectsPerMinutePerIp ?? 600,
   });
   const sockets = new Set<Socket>();
+  const authFailures = new AuthFailureLimiter(() => opts.services.limits().authFailuresPerIpPerMinute ?? 10);
 
   const onConnection = (raw: Socket): void => {
     const ip = raw.remoteAddress ?? 'unknown';
@@ -67,6 +68,7 @@ export async function startSmtpServer(opts: SmtpServerOptions): Promise<RunningS
           secureContext: opts.mode === 'submissions' ? undefined : secureContext,
           maxBadCommands: opts.maxBadCommands ?? 10,
           idleTimeoutMs: opts.idleTimeoutMs ?? 300_000,
+          authFailures,
         },
         opts.services,
         log,

@@ -15,6 +15,8 @@ export interface SmtpLimits {
   maxRecipients: number;
   /** AUTH over a connection without TLS (off by default). */
   allowPlaintextAuth: boolean;
+  /** Failed AUTH attempts per client IP per minute before AUTH is refused (454 4.7.0). */
+  authFailuresPerIpPerMinute?: number;
 }
 
 /** A message being received: its bytes go to the spool as they arrive (bounded memory). */

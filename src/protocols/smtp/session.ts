@@ -38,6 +38,8 @@ export interface SessionOptions {
   idleTimeoutMs: number;
   /** Deadline for a whole DATA or BDAT body (RFC 5321 4.5.3.2.6 suggests 10 minutes for the data block). */
   dataTimeoutMs?: number;
+  /** Shared by all connections of the listener. */
+  authFailures: { blocked(ip: string): boolean; failed(ip: string): void };
 }
 
 type Reading =
@@ -49,6 +51,7 @@ export class SmtpSession implements SessionApi {
   readonly state: SessionState;
   readonly mode: ListenerMode;
   readonly hostname: string;
+  readonly authFailures: SessionOptions['authFailures'];
   private socket: Socket;
   private readonly splitter = new LineSplitter();
   private reading: Reading = { kind: 'command' };
@@ -70,6 +73,7 @@ export class SmtpSession implements SessionApi {
     this.socket = socket;
     this.mode = opts.mode;
     this.hostname = opts.hostname;
+    this.authFailures = opts.authFailures;
     const tlsSocket = socket instanceof TLSSocket ? socket : undefined;
     this.state = {
       id,

@@ -17,6 +17,8 @@ export interface SessionApi {
   startTls(): void;
   /** AUTH is possible now: offered by this listener, and over TLS unless plaintext AUTH is allowed. */
   authOffered(): boolean;
+  /** Failed AUTH attempts from this client's IP across connections (limits.authFailuresPerIpPerMinute). */
+  readonly authFailures: { blocked(ip: string): boolean; failed(ip: string): void };
   /** The next command line goes to `handler` (a SASL exchange step, RFC 4954 4). */
   expectAuthLine(handler: (line: string) => Promise<void>): void;
   /** Switch the reader to DATA body mode (after 354). */

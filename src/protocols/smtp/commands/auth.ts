@@ -5,7 +5,7 @@
  */
 import type { AuthCommand } from '../parser/index.ts';
 import {
-  AUTH_CANCELLED, AUTH_CONTINUE, AUTH_FAILED, AUTH_MECHANISM_UNKNOWN, AUTH_OK, BAD_BASE64, BAD_SEQUENCE,
+  AUTH_CANCELLED, AUTH_CONTINUE, AUTH_FAILED, AUTH_MECHANISM_UNKNOWN, AUTH_OK, AUTH_TEMPORARY_FAILURE, BAD_BASE64, BAD_SEQUENCE,
   ENCRYPTION_REQUIRED, withText, type SmtpReply,
 } from '../replies.ts';
 import type { SessionApi } from './api.ts';
@@ -19,6 +19,12 @@ function decodeBase64(text: string): string | undefined {
 }
 
 async function verify(s: SessionApi, login: string, secret: string): Promise<void> {
+  const ip = s.state.remoteAddress;
+  if (s.authFailures.blocked(ip)) {
+    // Past the per-IP limit the password is not even checked (RFC 4954 6: 454 is temporary).
+    s.log.warn({ login: login.slice(0, 256) }, 'auth refused: too many failures from this address');
+    return s.reply(withText(AUTH_TEMPORARY_FAILURE, 'Too many failed authentications from your address, try later'));
+  }
   const account = login && secret ? await s.services.authenticate(login, secret) : undefined;
   if (account) {
     s.state.user = account;
@@ -27,6 +33,7 @@ async function verify(s: SessionApi, login: string, secret: string): Promise<voi
     return;
   }
   s.state.authFailures++;
+  s.authFailures.failed(ip);
   s.log.warn({ login: login.slice(0, 256), failures: s.state.authFailures }, 'auth failed');
   // A little delay makes guessing slower without holding anything.
   await new Promise((r) => setTimeout(r, 250 * s.state.authFailures));
