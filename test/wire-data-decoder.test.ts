@@ -5,21 +5,7 @@ import { DataDecoder, decodeData, type DataDecoderOptions, type DataStats } from
 import { DotStuffer, dotStuff } from '../src/wire/dot-stuff.ts';
 import { LineSplitter } from '../src/wire/line-splitter.ts';
 import { mulberry32 as prng } from './helpers/prng.ts';
-
-const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
-const text = (b: Buffer): string => b.toString('latin1');
-
-
-/** Whole, at every offset (empty chunks included), byte by byte, and every 3-way cut of short inputs. */
-function* splits(input: Buffer, maxThreeWay = 40): Generator<Buffer[]> {
-  yield [input];
-  for (let i = 0; i <= input.length; i++) yield [input.subarray(0, i), input.subarray(i)];
-  yield [...input].map((b) => Buffer.from([b]));
-  if (input.length > maxThreeWay) return;
-  for (let i = 0; i <= input.length; i++) {
-    for (let j = i; j <= input.length; j++) yield [input.subarray(0, i), input.subarray(i, j), input.subarray(j)];
-  }
-}
+import { bytes, splits, text } from './helpers/splits.ts';
 
 /** Random cuts, for longer fuzz inputs. */
 function randomSplit(input: Buffer, rand: () => number): Buffer[] {

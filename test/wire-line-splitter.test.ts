@@ -1,22 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { LineSplitter, SMTP_MAX_COMMAND_LINE, type LineItem } from '../src/wire/line-splitter.ts';
-
-const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
-
-/**
- * Every way to cut `input` the tests use: whole, at every offset (empty chunks
- * included), one byte at a time, and at every pair of offsets for short inputs.
- */
-function* splits(input: Buffer, maxThreeWay = 40): Generator<Buffer[]> {
-  yield [input];
-  for (let i = 0; i <= input.length; i++) yield [input.subarray(0, i), input.subarray(i)];
-  yield [...input].map((b) => Buffer.from([b]));
-  if (input.length > maxThreeWay) return;
-  for (let i = 0; i <= input.length; i++) {
-    for (let j = i; j <= input.length; j++) yield [input.subarray(0, i), input.subarray(i, j), input.subarray(j)];
-  }
-}
+import { bytes, splits } from './helpers/splits.ts';
 
 const label = (chunks: Buffer[]): string => JSON.stringify(chunks.map((c) => c.toString('latin1')));
 

@@ -144,14 +144,15 @@ export class SmtpSession implements SessionApi {
     });
   }
 
+  private clearDeadline(): void {
+    clearTimeout(this.deadline);
+    this.deadline = undefined;
+  }
+
   /** A partial command line or an unfinished body has a deadline; a complete exchange has none. */
   private armDeadline(): void {
     const partial = this.reading.kind !== 'command' || this.splitter.pendingBytes > 0 || this.splitter.discardingLine;
-    if (!partial) {
-      clearTimeout(this.deadline);
-      this.deadline = undefined;
-      return;
-    }
+    if (!partial) return this.clearDeadline();
     if (this.deadline) return;
     const ms = this.reading.kind === 'command' ? this.opts.idleTimeoutMs : (this.opts.dataTimeoutMs ?? 600_000);
     this.deadline = setTimeout(() => {
@@ -171,36 +172,25 @@ export class SmtpSession implements SessionApi {
         for (let item = this.splitter.next(); item && !this.closed && !this.upgrade; item = this.splitter.next()) {
           if (item.kind === 'lineTooLong') await this.bad(LINE_TOO_LONG);
           else await this.onLine(item.line);
-          clearTimeout(this.deadline); // a complete line: the next one gets its own deadline
-          this.deadline = undefined;
+          this.clearDeadline(); // a complete line: the next one gets its own deadline
           await this.writable();
           if (this.reading.kind !== 'command') {
             buf = this.splitter.drain();
             break;
           }
         }
-      } else if (r.kind === 'data') {
-        const out = r.decoder.push(buf);
-        await this.collect(out.body);
-        buf = undefined;
-        if (out.done) {
-          this.reading = { kind: 'command' };
-          clearTimeout(this.deadline);
-          this.deadline = undefined;
-          this.markTooBig(r.decoder.tooBig);
-          await dataDone(this, r.decoder.stats);
-          buf = out.remainder;
-        }
       } else {
-        const out = r.reader.push(buf);
+        // DATA and BDAT bodies alike: decoded bytes go to the spool, the remainder back to commands.
+        const body = r.kind === 'data' ? r.decoder : r.reader;
+        const out = body.push(buf);
         await this.collect(out.body);
         buf = undefined;
         if (out.done) {
           this.reading = { kind: 'command' };
-          clearTimeout(this.deadline);
-          this.deadline = undefined;
-          this.markTooBig(r.reader.tooBig);
-          await bdatDone(this, r.last);
+          this.clearDeadline();
+          this.markTooBig(body.tooBig);
+          if (r.kind === 'data') await dataDone(this, r.decoder.stats);
+          else await bdatDone(this, r.last);
           buf = out.remainder;
         }
       }
