@@ -37,6 +37,7 @@ import { findMailbox, insertMailboxes } from '../src/store/mailboxes.ts';
 import { migrate } from '../src/store/migrate.ts';
 import { openPostgres } from '../src/store/postgres.ts';
 import { filler } from './lib/mail.ts';
+import { argHelpers } from './lib/args.ts';
 
 type EngineName = 'embedded' | 'postgres';
 const ENGINES: readonly EngineName[] = ['embedded', 'postgres'];
@@ -59,16 +60,11 @@ interface Options {
 const USAGE = `usage: npm run bench:store -- [--n 10000] [--concurrency 8] [--mailboxes 10] [--size 4096]
                              [--engines embedded,postgres] [--database postgres://admin-url]`;
 
+const args = argHelpers('bench/store', USAGE);
+const { positiveInt, nameList } = args;
+/** A declared function, so TypeScript narrows after it (a never-returning const would not). */
 function fail(message: string): never {
-  console.error(`bench/store: ${message}\n${USAGE}`);
-  process.exit(2);
-}
-
-function positiveInt(name: string, value: string | undefined, dflt: number): number {
-  if (value === undefined) return dflt;
-  const n = Number(value.replace(/[_,]/g, ''));
-  if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a positive integer, not ${JSON.stringify(value)}`);
-  return n;
+  return args.fail(message);
 }
 
 function parseOptions(argv: string[]): { opts: Options; child?: { engine: EngineName; target: string; mailboxIds: MailboxId[] } } {
@@ -93,12 +89,7 @@ function parseOptions(argv: string[]): { opts: Options; child?: { engine: Engine
     console.log(USAGE);
     process.exit(0);
   }
-  const engines = (values.engines ?? ENGINES.join(','))
-    .split(',')
-    .map((e) => e.trim())
-    .filter(Boolean);
-  for (const e of engines) if (!ENGINES.includes(e as EngineName)) fail(`unknown engine ${JSON.stringify(e)} (embedded, postgres)`);
-  if (engines.length === 0) fail('--engines is empty');
+  const engines = nameList('engines', values.engines, ENGINES);
   const opts: Options = {
     n: positiveInt('n', values.n, 10_000),
     concurrency: positiveInt('concurrency', values.concurrency, 8),
