@@ -12,8 +12,9 @@
  * PIPELINING), each to a recipient u<k>@example.test picked by a hash of the
  * message number, so both targets get the same workload. It prints accepted
  * messages per second (final 250s), p50/p99 latency from MAIL to the final
- * reply, delivered messages per second and server memory, then TEGU/reference
- * ratios.
+ * reply, delivered messages per second, server CPU time per message (all
+ * server processes: immune to other load on the machine, unlike rates) and
+ * server memory, then TEGU/reference ratios.
  *
  * - tegu: a scratch database tegu_bench_smtp_<random> is created on the
  *   --database admin URL, migrated, given users u1..uU@example.test (not
@@ -374,6 +375,8 @@ async function runChild(opts: Options, child: ChildOptions): Promise<SendResult>
 interface TargetResult extends SendResult {
   serverPssIdleMb?: number;
   serverPssPeakMb?: number;
+  /** Server CPU (user + system, all its processes) per delivered message, in ms. */
+  serverCpuMsPerMsg?: number;
   serverProcs?: number;
   memoryWhat: string;
   teguHwmMb?: number;
@@ -535,7 +538,7 @@ async function benchTegu(opts: Options, runId: string): Promise<TargetResult> {
       const log = join(dataDir, 'tegu.log');
       const fd = openSync(log, 'a');
       const args = [
-        '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve',
+        ...(process.env.TEGU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.TEGU_PROF] : []), '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve',
         '--database', url, '--data', dataDir, '--node-name', 'bench-smtp',
         '--listen-smtp', `${HOST}:${smtpPort}`, '--listen-http', `${HOST}:${httpPort}`,
       ];
@@ -577,6 +580,7 @@ async function benchTegu(opts: Options, runId: string): Promise<TargetResult> {
         ...(sampler.peak !== undefined
           ? { serverPssIdleMb: (sampler.idle ?? 0) / MB, serverPssPeakMb: sampler.peak / MB, serverProcs: sampler.maxProcs }
           : {}),
+        ...(sent.accepted > 0 ? { serverCpuMsPerMsg: (sampler.cpuSeconds() * 1000) / sent.accepted } : {}),
         memoryWhat: 'the tegu serve process + the PostgreSQL backends of its connections',
         ...(hwm !== undefined ? { teguHwmMb: hwm / MB } : {}),
         notes,
@@ -675,6 +679,7 @@ async function benchReference(opts: Options, runId: string): Promise<TargetResul
       ...(sampler?.peak !== undefined
         ? { serverPssIdleMb: (sampler.idle ?? 0) / MB, serverPssPeakMb: sampler.peak / MB, serverProcs: sampler.maxProcs }
         : {}),
+      ...(sampler && (sent.delivered ?? 0) > 0 ? { serverCpuMsPerMsg: (sampler.cpuSeconds() * 1000) / sent.delivered! } : {}),
       memoryWhat:
         roots.length === 2
           ? 'the Postfix master and Dovecot master process trees'
@@ -695,15 +700,16 @@ const fmt = (x: number | undefined, digits = 0): string =>
   x === undefined || Number.isNaN(x) ? '-' : x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 function printTable(opts: Options, results: readonly TargetResult[], failures: readonly { target: TargetName; error: string }[]): void {
-  const head = ['target', 'accepted msgs/s', 'p50 / p99 ms', 'delivered msgs/s', 'server PSS idle -> peak MB'];
+  const head = ['target', 'accepted msgs/s', 'p50 / p99 ms', 'delivered msgs/s', 'server CPU ms/msg', 'server PSS idle -> peak MB'];
   const rows = results.map((r) => [
     r.target === 'tegu' ? 'tegu (PostgreSQL)' : 'reference (Postfix -> Dovecot)',
     fmt(r.acceptedPerSec),
     `${fmt(r.p50, 1)} / ${fmt(r.p99, 1)}`,
     `${fmt(r.deliveredPerSec)}${r.deliverTimedOut ? ' (timeout)' : ''}`,
+    fmt(r.serverCpuMsPerMsg, 2),
     r.serverPssPeakMb === undefined ? '-' : `${fmt(r.serverPssIdleMb)} -> ${fmt(r.serverPssPeakMb)}`,
   ]);
-  for (const f of failures) rows.push([f.target, 'not measured', '-', '-', '-']);
+  for (const f of failures) rows.push([f.target, 'not measured', '-', '-', '-', '-']);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: readonly string[]): string =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ');
@@ -726,7 +732,7 @@ function printTable(opts: Options, results: readonly TargetResult[], failures: r
       a === undefined || b === undefined || !Number.isFinite(a / b) ? '-' : `${(a / b).toFixed(2)}x`;
     console.log(
       `TEGU/reference: accepted msgs/s ${x(t.acceptedPerSec, ref.acceptedPerSec)}, delivered msgs/s ${x(t.deliveredPerSec, ref.deliveredPerSec)} ` +
-        `(higher is better); p50 ${x(t.p50, ref.p50)}, p99 ${x(t.p99, ref.p99)}, server peak memory ${x(t.serverPssPeakMb, ref.serverPssPeakMb)} (lower is better)`,
+        `(higher is better); p50 ${x(t.p50, ref.p50)}, p99 ${x(t.p99, ref.p99)}, server CPU per message ${x(t.serverCpuMsPerMsg, ref.serverCpuMsPerMsg)}, server peak memory ${x(t.serverPssPeakMb, ref.serverPssPeakMb)} (lower is better)`,
     );
     console.log('');
   }
@@ -755,7 +761,7 @@ function printTable(opts: Options, results: readonly TargetResult[], failures: r
     }
     if (r.serverPssPeakMb !== undefined) {
       console.log(
-        `  server memory: PSS summed over ${r.memoryWhat} (up to ${r.serverProcs} processes), sampled every ${SAMPLE_MS} ms` +
+        `  server memory and CPU: PSS summed over ${r.memoryWhat} (up to ${r.serverProcs} processes), sampled every ${SAMPLE_MS} ms; CPU = user + system time of those processes (and their reaped children) while sending${r.target === 'reference' ? ' and delivering' : ''}, per message` +
           (r.teguHwmMb !== undefined ? `; tegu serve VmHWM ${fmt(r.teguHwmMb)} MB` : ''),
       );
     } else {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { addAccount } from '../src/core/accounts.ts';
-import { appendMessage, MAILBOX_CHANNEL } from '../src/core/append.ts';
+import { appendMessage } from '../src/core/append.ts';
+import { MAILBOX_CHANNEL } from '../src/core/change-hints.ts';
 import type { CoreContext } from '../src/core/context.ts';
 import { getMailboxByName } from '../src/core/mailboxes.ts';
 import { InvalidInputError, NotFoundError } from '../src/lib/errors.ts';

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { addAccount } from '../src/core/accounts.ts';
 import { addAlias } from '../src/core/aliases.ts';
 import type { CoreContext } from '../src/core/context.ts';
+import { MAILBOX_CHANNEL } from '../src/core/change-hints.ts';
 import { deliverMessage, type DeliveryRecipient } from '../src/core/deliver.ts';
 import { addGroup } from '../src/core/groups.ts';
 import { getMailboxByName } from '../src/core/mailboxes.ts';
@@ -165,6 +166,33 @@ for (const engine of engines()) {
       const left = await t.db.query<{ id: string }>('SELECT DISTINCT spool_id::text AS id FROM spool_chunks');
       assert.deepEqual(left.map((r) => r.id), [fresh.spoolId]);
       await fresh.discard();
+    });
+
+    it('one recipient (one statement, no transaction): an unknown folder stores nothing, not even the blob', async () => {
+      const a = (await resolve('u12@corp.test'))!.local[0]!.account;
+      const blobs = await countBlobs(t.db);
+      await assert.rejects(
+        deliverMessage(t.db, { message: raw('nowhere'), recipients: [{ accountId: a.id, mailbox: 'No Such Folder', deliveredTo: a.address }] }),
+        NotFoundError,
+      );
+      assert.equal(await countBlobs(t.db), blobs);
+    });
+
+    it('announces each delivered copy with a NOTIFY hint after commit', async () => {
+      const a = (await resolve('u13@corp.test'))!.local[0]!.account;
+      const got: string[] = [];
+      const unlisten = await t.db.listen(MAILBOX_CHANNEL, (p) => got.push(p));
+      try {
+        const copies = await Promise.all(
+          ['one', 'two', 'three'].map((s) => deliverMessage(t.db, { message: raw(s), recipients: [{ accountId: a.id, mailbox: 'INBOX', deliveredTo: a.address }] })),
+        );
+        const deadline = Date.now() + 5000;
+        while (got.length < 3 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+        const want = copies.flat().map((c) => ({ mailbox: c.mailboxId, modseq: c.modseq.toString() }));
+        assert.deepEqual(new Set(got.map((p) => JSON.stringify(JSON.parse(p)))), new Set(want.map((w) => JSON.stringify(w))));
+      } finally {
+        await unlisten();
+      }
     });
 
     it('an account without mailboxes (directory user, first delivery) gets them and the message', async () => {

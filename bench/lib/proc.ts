@@ -1,8 +1,9 @@
 /**
- * Server memory from /proc (Linux): proportional set size (PSS) summed over a
- * set of processes, so shared pages (libraries, PostgreSQL shared buffers,
- * Postfix's many smtpd processes) are counted once in total, not once per
- * process. Everything returns undefined where /proc is unreadable.
+ * Server memory and CPU from /proc (Linux): proportional set size (PSS)
+ * summed over a set of processes, so shared pages (libraries, PostgreSQL
+ * shared buffers, Postfix's many smtpd processes) are counted once in total,
+ * not once per process; and CPU time (user + system) used by the set while
+ * sampled. Everything returns undefined where /proc is unreadable.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 
@@ -30,6 +31,19 @@ export function pss(pid: number): number | undefined {
 /** Peak resident set size (VmHWM) in bytes. */
 export function vmHwm(pid: number): number | undefined {
   return field(read(`/proc/${pid}/status`), 'VmHWM');
+}
+
+/** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks. */
+const TICKS_PER_SECOND = 100;
+
+/** CPU seconds from /proc/<pid>/stat: the process's own (utime + stime) and its reaped children's (cutime + cstime). */
+export function cpuSeconds(pid: number): { own: number; children: number; ppid: number } | undefined {
+  const stat = read(`/proc/${pid}/stat`);
+  if (!stat) return undefined;
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields after comm start at 3 (state): utime 14, stime 15, cutime 16, cstime 17 -> indexes 11..14.
+  const n = (i: number): number => Number(f[i] ?? 0) / TICKS_PER_SECOND;
+  return { own: n(11) + n(12), children: n(13) + n(14), ppid: Number(f[1]) };
 }
 
 export interface ProcInfo {
@@ -85,13 +99,19 @@ export function cmdline(pid: number): string {
 
 /**
  * Samples the summed PSS of a changing set of processes every `intervalMs`
- * and keeps the first (idle) and the peak value and the largest process count.
+ * and keeps the first (idle) and the peak value and the largest process count;
+ * and the CPU time the set used between construction and stop(). A process
+ * that exits between samples is counted through its parent's children time
+ * when the parent is in the set (Postfix's and Dovecot's short-lived workers);
+ * its last sampled time is then taken off so it is not counted twice.
  */
 export class PssSampler {
   idle: number | undefined;
   peak: number | undefined;
   maxProcs = 0;
   private readonly timer: NodeJS.Timeout;
+  private readonly cpuFirst = new Map<number, number>();
+  private readonly cpuLast = new Map<number, { total: number; ppid: number }>();
 
   constructor(
     private readonly pids: () => number[],
@@ -107,6 +127,11 @@ export class PssSampler {
     let sum = 0;
     let n = 0;
     for (const pid of pids) {
+      const c = cpuSeconds(pid);
+      if (c) {
+        if (!this.cpuFirst.has(pid)) this.cpuFirst.set(pid, c.own + c.children);
+        this.cpuLast.set(pid, { total: c.own + c.children, ppid: c.ppid });
+      }
       const v = pss(pid);
       if (v === undefined) continue;
       sum += v;
@@ -120,5 +145,17 @@ export class PssSampler {
   stop(): void {
     clearInterval(this.timer);
     this.sample();
+  }
+
+  /** CPU seconds (user + system) the sampled processes used while sampled. */
+  cpuSeconds(): number {
+    const alive = new Set(this.pids());
+    let sum = 0;
+    for (const [pid, last] of this.cpuLast) {
+      sum += last.total - (this.cpuFirst.get(pid) ?? last.total);
+      // Gone, and reaped by a parent we sample: the parent's children time holds all of it.
+      if (!alive.has(pid) && this.cpuLast.has(last.ppid)) sum -= last.total;
+    }
+    return sum;
   }
 }

@@ -5,7 +5,8 @@
  * One atomic statement (store/messages.ts insertMessage): store the blob once
  * (deduplicated by SHA-256), take the next UID and a new MODSEQ from the
  * mailbox row, insert the message and its change-journal row. Then a NOTIFY
- * hint. The caller acknowledges only after this resolves, i.e. after COMMIT.
+ * hint (core/change-hints.ts). The caller acknowledges only after this
+ * resolves, i.e. after COMMIT.
  */
 import { createHash } from 'node:crypto';
 import { InvalidInputError, NotFoundError } from '../lib/errors.ts';
@@ -13,10 +14,7 @@ import type { MailboxId, MessageId, ModSeq, Uid } from '../lib/ids.ts';
 import { summarizeMessage } from '../mail/headers.ts';
 import type { Database } from '../store/db.ts';
 import { insertMessage, type SystemFlags } from '../store/messages.ts';
-import { notify } from '../store/ops.ts';
-
-/** NOTIFY channel announcing mailbox changes; payload {"mailbox":id,"modseq":"n"}. A hint only. */
-export const MAILBOX_CHANNEL = 'tegu_mailbox';
+import { announceChanges, mailboxHint } from './change-hints.ts';
 
 export type SystemFlag = '\\Seen' | '\\Answered' | '\\Flagged' | '\\Deleted' | '\\Draft';
 
@@ -56,11 +54,7 @@ export async function appendMessage(db: Database, input: AppendInput): Promise<A
     ...summarizeMessage(input.raw),
   });
   if (!inserted) throw new NotFoundError(`mailbox ${input.mailboxId} does not exist`);
-  // Committed. The hint goes out after the commit, in its own statement: a
-  // NOTIFY inside the appending transaction would hold PostgreSQL's global
-  // notify lock through that transaction's commit (and fsync), making every
-  // append in the cluster commit one at a time. A lost hint costs nothing:
-  // listeners re-read the change journal (mailbox_changes) anyway.
-  await notify(db, MAILBOX_CHANNEL, JSON.stringify({ mailbox: input.mailboxId, modseq: inserted.modseq.toString() }));
+  // Committed: the hint goes out on its own (not awaited; see change-hints.ts).
+  void announceChanges(db, [mailboxHint(inserted.mailboxId, inserted.modseq)]);
   return { id: inserted.id, uid: inserted.uid as Uid, modseq: inserted.modseq as ModSeq };
 }

@@ -14,12 +14,11 @@ import { createHash } from 'node:crypto';
 import { NotFoundError } from '../lib/errors.ts';
 import type { AccountId, MailboxId, ModSeq, Uid } from '../lib/ids.ts';
 import { summarizeMessage } from '../mail/headers.ts';
-import type { Database } from '../store/db.ts';
-import { insertMessage, putBlob } from '../store/messages.ts';
+import type { Database, Queryable } from '../store/db.ts';
+import { insertMessage, putBlob, type MessageContent, type NewMessage } from '../store/messages.ts';
 import { assembleBlob } from '../store/spool.ts';
 import type { SpooledMessage } from './spool.ts';
-import { notifyAll } from '../store/ops.ts';
-import { MAILBOX_CHANNEL } from './append.ts';
+import { announceChanges, mailboxHint } from './change-hints.ts';
 import { ensureDefaultMailboxes } from './mailboxes.ts';
 
 export interface DeliveryRecipient {
@@ -65,41 +64,48 @@ export async function deliverMessage(db: Database, input: DeliveryInput): Promis
   const headers = input.headers ?? Buffer.alloc(0);
   const internalDate = input.internalDate ?? new Date();
   const noFlags = { seen: false, answered: false, flagged: false, deleted: false, draft: false };
-
-  const copies = await db.transaction(async (tx) => {
-    const blobId = spooled ? await assembleBlob(tx, m.spoolId, sha256, size) : await putBlob(tx, sha256, m);
-    const out: DeliveredCopy[] = [];
-    // One lock order for every delivery (account, then mailbox name): two deliveries
-    // to the same recipients in different envelope order never deadlock on mailbox rows.
-    const ordered = [...input.recipients].sort(
-      (a, b) => a.accountId - b.accountId || (a.mailbox < b.mailbox ? -1 : a.mailbox > b.mailbox ? 1 : 0),
-    );
-    for (const r of ordered) {
-      const message = {
-        mailbox: { accountId: r.accountId, name: r.mailbox },
-        content: { blobId, size },
-        headerPrefix: Buffer.concat([deliveredToLine(r.deliveredTo), headers]),
-        internalDate,
-        flags: noFlags,
-        keywords: [],
-        ...summary,
-      };
-      let inserted = await insertMessage(tx, message);
-      if (!inserted) {
-        // Directory (LDAP) users get their mailboxes on first delivery.
-        await ensureDefaultMailboxes(tx, r.accountId);
-        inserted = await insertMessage(tx, message);
-        if (!inserted) throw new NotFoundError(`mailbox ${r.mailbox} of account ${r.accountId} does not exist`);
-      }
-      out.push({ accountId: r.accountId, mailboxId: inserted.mailboxId, uid: inserted.uid as Uid, modseq: inserted.modseq as ModSeq });
-    }
-    return out;
+  const copy = (r: DeliveryRecipient, content: MessageContent): NewMessage => ({
+    mailbox: { accountId: r.accountId, name: r.mailbox },
+    content,
+    headerPrefix: Buffer.concat([deliveredToLine(r.deliveredTo), headers]),
+    internalDate,
+    flags: noFlags,
+    keywords: [],
+    ...summary,
   });
-  // After COMMIT: the hints (see core/append.ts for why not inside the transaction).
-  await notifyAll(
-    db,
-    MAILBOX_CHANNEL,
-    copies.map((c) => JSON.stringify({ mailbox: c.mailboxId, modseq: c.modseq.toString() })),
-  );
+
+  let copies: DeliveredCopy[];
+  const only = input.recipients.length === 1 ? input.recipients[0] : undefined;
+  if (only && !spooled) {
+    // The common case, one recipient of a message in memory: one statement is
+    // its own transaction (blob upsert, UID, message and journal row), so no
+    // BEGIN/COMMIT round trips.
+    copies = [await deliverCopy(db, only, copy(only, { sha256, raw: m }))];
+  } else {
+    copies = await db.transaction(async (tx) => {
+      const blobId = spooled ? await assembleBlob(tx, m.spoolId, sha256, size) : await putBlob(tx, sha256, m);
+      const out: DeliveredCopy[] = [];
+      // One lock order for every delivery (account, then mailbox name): two deliveries
+      // to the same recipients in different envelope order never deadlock on mailbox rows.
+      const ordered = [...input.recipients].sort(
+        (a, b) => a.accountId - b.accountId || (a.mailbox < b.mailbox ? -1 : a.mailbox > b.mailbox ? 1 : 0),
+      );
+      for (const r of ordered) out.push(await deliverCopy(tx, r, copy(r, { blobId, size })));
+      return out;
+    });
+  }
+  // Committed: the hints go out on their own (not awaited; see change-hints.ts).
+  void announceChanges(db, copies.map((c) => mailboxHint(c.mailboxId, c.modseq)));
   return copies;
+}
+
+/** Inserts one recipient's copy; a directory (LDAP) user without mailboxes gets them on first delivery. */
+async function deliverCopy(q: Queryable, r: DeliveryRecipient, message: NewMessage): Promise<DeliveredCopy> {
+  let inserted = await insertMessage(q, message);
+  if (!inserted) {
+    await ensureDefaultMailboxes(q, r.accountId);
+    inserted = await insertMessage(q, message);
+    if (!inserted) throw new NotFoundError(`mailbox ${r.mailbox} of account ${r.accountId} does not exist`);
+  }
+  return { accountId: r.accountId, mailboxId: inserted.mailboxId, uid: inserted.uid as Uid, modseq: inserted.modseq as ModSeq };
 }
