@@ -554,11 +554,22 @@ async function benchTegu(opts: Options, runId: string): Promise<TargetResult> {
         return [...withDescendants(procs, [srv.pid!]), ...backends];
       };
       const sampler = new PssSampler(pidsOf, SAMPLE_MS);
+      const nodeOnly = new PssSampler(() => withDescendants(listProcs(), [srv.pid!]), SAMPLE_MS);
       let sent: SendResult;
       try {
         sent = await runSender(opts, 'tegu', smtpPort, opts.users, runId, false);
       } finally {
         sampler.stop();
+        nodeOnly.stop();
+      }
+      if (sent.accepted > 0) {
+        const all = sampler.cpuSeconds();
+        const node = nodeOnly.cpuSeconds();
+        notes.push(
+          `server CPU per message: ${((node * 1000) / sent.accepted).toFixed(2)} ms in tegu serve, ` +
+            `${(((all - node) * 1000) / sent.accepted).toFixed(2)} ms in its PostgreSQL backends ` +
+            '(PostgreSQL\'s WAL writer and checkpointer are not counted: they serve every database of the cluster)',
+        );
       }
       const hwm = vmHwm(srv.pid!);
 

@@ -147,6 +147,35 @@ for (const engine of engines()) {
       c.close();
     });
 
+    it('SMTPUTF8 (RFC 6531): nodemailer sends to a UTF-8 address with an 8-bit body; a raw session too; without the parameter 553 5.6.7', async () => {
+      await addAccount(ctx, { address: 'jürgen@corp.test', password: PW });
+      const port = await start('mx');
+      const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true });
+      const info = await transport.sendMail({ from: 'andré@remote.test', to: 'jürgen@corp.test', subject: 'Grüße', text: 'Schöne Grüße aus Köln' });
+      assert.deepEqual(info.accepted, ['jürgen@corp.test']);
+      let mine = await messagesOf('jürgen@corp.test');
+      assert.equal(mine.length, 1);
+      assert.match(mine[0]!.toString('utf8'), /^Delivered-To: jürgen@corp\.test\r\nReturn-Path: <andré@remote\.test>\r\n/);
+      assert.match(mine[0]!.toString('utf8'), /with UTF8SMTP id /, 'RFC 6531 3.7.3: the Received protocol says UTF8SMTP');
+
+      const c = await RawSmtp.open(port);
+      await c.reply();
+      assert.match((await c.command('EHLO client.test')).lines.join('\n'), /SMTPUTF8/);
+      assert.equal((await c.command('MAIL FROM:<zoë@remote.test>')).code, 553, 'a UTF-8 sender needs the parameter too');
+      assert.equal((await c.command('MAIL FROM:<zoe@remote.test>')).code, 250);
+      assert.deepEqual((await c.command('RCPT TO:<jürgen@corp.test>')).lines, ['553 5.6.7 Non-ASCII addresses not permitted without SMTPUTF8']);
+      assert.equal((await c.command('RSET')).code, 250);
+      assert.equal((await c.command('MAIL FROM:<zoë@remote.test> SMTPUTF8 BODY=8BITMIME')).code, 250);
+      assert.equal((await c.command('RCPT TO:<jürgen@corp.test>')).code, 250);
+      assert.equal((await c.command('DATA')).code, 354);
+      c.write('From: zoë@remote.test\r\nSubject: ünïcödé\r\n\r\nÄÖÜ\r\n.\r\n');
+      assert.equal((await c.reply()).code, 250);
+      c.close();
+      mine = await messagesOf('jürgen@corp.test');
+      assert.equal(mine.length, 2);
+      assert.ok(mine[1]!.includes(Buffer.from('Subject: ünïcödé\r\n\r\nÄÖÜ\r\n')), 'the 8-bit bytes are kept exactly');
+    });
+
     it('size limits: SIZE= too big is 552 at MAIL; an over-size DATA is 552 and stores nothing', async () => {
       const port = await start('mx');
       const c = await RawSmtp.open(port);
@@ -252,6 +281,46 @@ for (const engine of engines()) {
           .sendMail({ from: 'bob@corp.test', to: 'carol@corp.test', text: 'x' });
       for (let i = 0; i < 2; i++) await assert.rejects(send('wrong guess'), (e: { responseCode?: number }) => e.responseCode === 535);
       await assert.rejects(send(PW), (e: { responseCode?: number; response?: string }) => e.responseCode === 454 && /4\.7\.0/.test(e.response ?? ''));
+    });
+
+    it('messages are limited per IP across connections (limits.messagesPerIpPerMinute): past it MAIL gets 450 4.7.1; LMTP is not counted', async () => {
+      const limited = { limits: () => ({ ...limits, messagesPerIpPerMinute: 3 }) };
+      const mx = await start('mx', limited);
+      const a = await RawSmtp.open(mx);
+      const b = await RawSmtp.open(mx);
+      await a.reply();
+      await b.reply();
+      await a.command('EHLO a.test');
+      await b.command('EHLO b.test');
+      for (const c of [a, b, a]) {
+        assert.equal((await c.command('MAIL FROM:<x@remote.test>')).code, 250);
+        assert.equal((await c.command('RSET')).code, 250);
+      }
+      const refused = await b.command('MAIL FROM:<x@remote.test>');
+      assert.equal(refused.code, 450);
+      assert.match(refused.lines.join(' '), /4\.7\.1/);
+      assert.equal((await b.command('RCPT TO:<bob@corp.test>')).code, 503, 'no transaction was started');
+      a.close();
+      b.close();
+      const lmtp = await start('lmtp', limited);
+      const l = await RawSmtp.open(lmtp);
+      await l.reply();
+      await l.command('LHLO l.test');
+      for (let i = 0; i < 5; i++) {
+        assert.equal((await l.command('MAIL FROM:<x@remote.test>')).code, 250);
+        assert.equal((await l.command('RSET')).code, 250);
+      }
+      l.close();
+    });
+
+    it('a limit of 0 means none: AUTH failures are not limited across connections then', async () => {
+      const port = await start('submissions', { limits: () => ({ ...limits, authFailuresPerIpPerMinute: 0 }) });
+      const send = (pass: string): Promise<unknown> =>
+        nodemailer
+          .createTransport({ host: '127.0.0.1', port, secure: true, tls: { rejectUnauthorized: false }, auth: { user: 'bob@corp.test', pass } })
+          .sendMail({ from: 'bob@corp.test', to: 'carol@corp.test', text: 'x' });
+      for (let i = 0; i < 2; i++) await assert.rejects(send('wrong guess'), (e: { responseCode?: number }) => e.responseCode === 535);
+      await send(PW);
     });
   });
 }

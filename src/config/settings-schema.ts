@@ -49,6 +49,10 @@ export const SETTINGS = {
     type: 'integer', default: 100, min: 100, max: 100_000, unit: 'count',
     description: 'Recipients accepted per SMTP transaction; RFC 5321 section 4.5.3.1.8 requires at least 100.',
   },
+  'smtp.overQuotaReply': {
+    type: 'enum', values: ['temporary', 'permanent'], default: 'temporary',
+    description: 'Reply to a recipient whose mailbox is over quota (RFC 3463 X.2.2 "Mailbox full"): temporary = 452 4.2.2, the sender retries until the user has made room; permanent = 552 5.2.2, it bounces at once.',
+  },
   'smtp.relayNetworks': {
     type: 'stringList', default: [], maxItems: 1000, itemFormat: 'cidr',
     description: 'Client networks (CIDR, e.g. 10.0.0.0/8) allowed to relay to remote domains without authentication; empty: relaying always needs AUTH.',
@@ -89,7 +93,7 @@ export const SETTINGS = {
   },
   'mailbox.defaultQuotaBytes': {
     type: 'integer', default: 0, min: 0, max: Number.MAX_SAFE_INTEGER, unit: 'bytes',
-    description: 'Storage quota for new accounts (RFC 9208); 0: unlimited.',
+    description: 'Storage quota (RFC 9208) of every account without its own (`tegu user quota ADDRESS default`); 0: unlimited.',
   },
   'limits.maxConnectionsPerIp': {
     type: 'integer', default: 100, min: 0, max: 100_000, unit: 'count',
@@ -98,6 +102,10 @@ export const SETTINGS = {
   'limits.authFailuresPerIpPerMinute': {
     type: 'integer', default: 10, min: 0, max: 100_000, unit: 'count',
     description: 'Failed logins per client IP per minute before further attempts are refused; 0: no limit.',
+  },
+  'limits.messagesPerIpPerMinute': {
+    type: 'integer', default: 0, min: 0, max: 1_000_000, unit: 'count',
+    description: 'Messages (MAIL commands) one client IP may start per minute on the MX listener before getting 450 4.7.1 (try later); 0: no limit, as in Postfix and Exchange, since big senders legitimately send bursts from one address. Authenticated sessions and LMTP are not counted.',
   },
   'tls.minVersion': {
     type: 'enum', values: ['TLSv1.2', 'TLSv1.3'], default: 'TLSv1.2',

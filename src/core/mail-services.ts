@@ -8,17 +8,23 @@ import type { Database } from '../store/db.ts';
 import { findDomain } from '../store/directory.ts';
 import { deliverMessage, type DeliveredCopy, type DeliveryInput } from './deliver.ts';
 import { resolveRecipient, type ResolvedRecipients } from './recipients.ts';
-import { authenticateMessage, removeForgedAuthResults } from '../mail/authentication.ts';
+import { verifyInboundMessage } from './verify-inbound.ts';
 import type { DnsResolver } from '../mail/dns.ts';
 import { MessageSpool, type SpooledMessage } from './spool.ts';
+import { checkQuota, type QuotaCheck } from './quota.ts';
+import type { AccountId } from '../lib/ids.ts';
 
 /** What inbound verification (SPF, DKIM, DMARC, ARC) decided for one message. */
 export interface InboundVerdict {
   action: 'accept' | 'quarantine' | 'reject';
   /** Authentication-Results and Received-SPF, CRLF-terminated. */
   header: string;
-  /** The message with forged Authentication-Results (claiming our host name) removed (RFC 8601 5). */
-  message: Buffer;
+  /**
+   * The message with forged Authentication-Results (claiming our host name)
+   * removed (RFC 8601 5); for a spooled message, the spool rewritten (same
+   * spool id, new size, SHA-256 and head; see core/verify-inbound.ts).
+   */
+  message: Buffer | SpooledMessage;
   reason?: string;
 }
 
@@ -33,12 +39,14 @@ export interface MailServices {
   authenticate: Directory['authenticate'];
   isLocalDomain(domain: string): Promise<boolean>;
   resolveRecipient(address: string): Promise<ResolvedRecipients | undefined>;
+  /** Quota check before accepting a message of `incomingBytes` (0: not known yet); see core/quota.ts. */
+  checkQuota(accountIds: readonly AccountId[], incomingBytes: number): Promise<QuotaCheck[]>;
   deliver(input: DeliveryInput): Promise<DeliveredCopy[]>;
   openSpool(): MessageSpool;
   /**
-   * SPF/DKIM/DMARC/ARC for a message received from another MTA. Undefined when
-   * there is no resolver, or for a spooled (over 1 MiB) message, which is not
-   * verified yet (it would have to be read back whole).
+   * SPF/DKIM/DMARC/ARC for a message received from another MTA, in memory or
+   * spooled (read back from the spool a chunk at a time). Undefined when
+   * there is no resolver or the smtp.verifyInbound setting is off.
    */
   verifyInbound(message: Buffer | SpooledMessage, env: InboundEnvelope): Promise<InboundVerdict | undefined>;
 }
@@ -48,25 +56,46 @@ export interface MailServicesOptions {
   resolver?: DnsResolver;
   /** Read per message (the smtp.verifyInbound setting); default on. */
   verifyInbound?: () => boolean;
+  /** Read per check (the mailbox.defaultQuotaBytes setting): the limit of accounts without their own; default 0, unlimited. */
+  defaultQuotaBytes?: () => number;
 }
 
 export function createMailServices(db: Database, directory: Directory, opts: MailServicesOptions = {}): MailServices {
-  const isLocalDomain = async (domain: string): Promise<boolean> => (await findDomain(db, domain.toLowerCase())) !== undefined;
+  const isLocalDomain = localDomainCache(db);
   return {
     authenticate: (login, secret) => directory.authenticate(login, secret),
     isLocalDomain,
     resolveRecipient: (address) => resolveRecipient(directory, address, { isLocalDomain }),
+    checkQuota: (accountIds, incomingBytes) => checkQuota(db, accountIds, incomingBytes, opts.defaultQuotaBytes?.() ?? 0),
     deliver: (input) => deliverMessage(db, input),
     openSpool: () => new MessageSpool(db),
     async verifyInbound(message, env) {
-      if (!opts.resolver || !Buffer.isBuffer(message) || opts.verifyInbound?.() === false) return undefined;
-      const r = await authenticateMessage(message, { ...env, resolver: opts.resolver });
-      return {
-        action: r.action,
-        header: r.header,
-        message: removeForgedAuthResults(message, env.hostname),
-        ...(r.reason ? { reason: r.reason } : {}),
-      };
+      if (!opts.resolver || opts.verifyInbound?.() === false) return undefined;
+      return verifyInboundMessage(db, message, env, opts.resolver);
     },
+  };
+}
+
+/** How long a domain found in the database is believed to still be ours. */
+export const LOCAL_DOMAIN_TTL_MS = 30_000;
+
+/**
+ * "Is this one of our domains?" is asked at every RCPT; the answer rarely
+ * changes. Only positive answers are cached (for LOCAL_DOMAIN_TTL_MS), so a
+ * domain added on any node is accepted at once, and a removed one at most
+ * that long after (its recipients are unknown by then anyway: 550 5.1.1).
+ */
+function localDomainCache(db: Database, now: () => number = Date.now): (domain: string) => Promise<boolean> {
+  const known = new Map<string, number>();
+  return async (domain) => {
+    const name = domain.toLowerCase();
+    const until = known.get(name);
+    if (until !== undefined && until > now()) return true;
+    const found = (await findDomain(db, name)) !== undefined;
+    if (found) {
+      if (known.size >= 10_000) known.clear(); // bounded: a flood of names can't grow it
+      known.set(name, now() + LOCAL_DOMAIN_TTL_MS);
+    } else known.delete(name);
+    return found;
   };
 }

@@ -6,8 +6,8 @@
  */
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { MAX_HEADER_BYTES } from '../mail/headers.ts';
-import type { Database } from '../store/db.ts';
-import { deleteSpool, insertSpoolChunk, purgeStaleSpool } from '../store/spool.ts';
+import type { Database, Queryable } from '../store/db.ts';
+import { deleteSpool, insertSpoolChunk, purgeStaleSpool, readSpoolChunk, replaceSpoolChunk } from '../store/spool.ts';
 
 export const SPOOL_CHUNK_BYTES = 1024 * 1024;
 
@@ -88,6 +88,67 @@ export class MessageSpool {
     this.headParts = [];
     if (this.seq > 0) await deleteSpool(this.db, this.spoolId);
   }
+}
+
+/**
+ * A spooled message read back from the database in order, one chunk (1 MiB)
+ * per query, the next one read while the caller works on the current one: at
+ * most two chunks in memory, whatever the message's size. Throws when the
+ * chunks do not add up to `size` (the receiver's count). Stopping early
+ * (break, return()) is fine.
+ */
+export async function* readSpooledMessage(db: Queryable, msg: Pick<SpooledMessage, 'spoolId' | 'size'>): AsyncGenerator<Buffer> {
+  let total = 0;
+  let next = readSpoolChunk(db, msg.spoolId, 0);
+  try {
+    for (let seq = 1; ; seq++) {
+      const chunk = await next;
+      if (chunk === undefined) break;
+      next = readSpoolChunk(db, msg.spoolId, seq);
+      total += chunk.length;
+      if (total > msg.size) break;
+      yield chunk;
+    }
+  } finally {
+    next.catch(() => undefined); // read ahead when the caller stopped: nobody waits for it
+  }
+  if (total !== msg.size) throw new Error(`spool ${msg.spoolId}: the chunks do not add up to ${msg.size} octets`);
+}
+
+/**
+ * Replaces the first `length` octets of a spooled message with `replacement`
+ * (an edit of the header section, such as removing forged
+ * Authentication-Results fields; `length` is at most the head's). The chunks
+ * holding those octets are rewritten in one transaction (chunk 0 gets the
+ * replacement, so chunks may now be of any size, even empty); then the
+ * message is read back once for its new SHA-256 (the blob's identity, see
+ * store/spool.ts assembleBlob) and head. The spool id stays the same.
+ */
+export async function replaceSpooledPrefix(db: Database, msg: SpooledMessage, length: number, replacement: Buffer): Promise<SpooledMessage> {
+  if (!Number.isSafeInteger(length) || length < 0 || length > msg.head.length) throw new RangeError(`cannot replace ${length} octets of the head`);
+  await db.transaction(async (tx) => {
+    let offset = 0;
+    for (let seq = 0; seq === 0 || offset < length; seq++) {
+      const chunk = await readSpoolChunk(tx, msg.spoolId, seq);
+      if (chunk === undefined) throw new Error(`spool ${msg.spoolId} is incomplete`);
+      const keep = chunk.subarray(Math.min(chunk.length, Math.max(0, length - offset)));
+      await replaceSpoolChunk(tx, msg.spoolId, seq, seq === 0 ? Buffer.concat([replacement, keep]) : keep);
+      offset += chunk.length;
+    }
+  });
+  const size = msg.size - length + replacement.length;
+  const hash = createHash('sha256');
+  const headParts: Buffer[] = [];
+  let headBytes = 0;
+  for await (const chunk of readSpooledMessage(db, { spoolId: msg.spoolId, size })) {
+    hash.update(chunk);
+    if (headBytes < MAX_HEADER_BYTES) {
+      const take = Buffer.from(chunk.subarray(0, MAX_HEADER_BYTES - headBytes)); // a copy: not the whole chunk kept
+      headParts.push(take);
+      headBytes += take.length;
+    }
+  }
+  return { spoolId: msg.spoolId, size, sha256: hash.digest(), head: Buffer.concat(headParts, headBytes) };
 }
 
 /** Spool rows older than this belong to sessions that died mid-message. */

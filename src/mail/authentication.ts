@@ -27,16 +27,21 @@
  *     MAX_BODY_HASHES body hashes are (RFC 6376 6.1 allows a limit). The
  *     message is streamed to mailauth a chunk per event-loop turn, and the
  *     stream is destroyed when time runs out.
+ *   - Memory is bounded for any size: a message too large to hold (spooled)
+ *     comes as a MessageSource, its head (where the header section must
+ *     end) and its octets read piece by piece, once. A body line or run of
+ *     empty lines over MAX_BODY_LINE_BYTES, which mailauth would keep whole,
+ *     is not verified (permerror).
  *   - DMARC temperror instead of fail when an identifier that would have
  *     aligned had a temporary error (DNS, or our time limit): a retry might
  *     pass. A temporary error of a non-aligned identifier changes nothing.
  *
  * The caller adds `header` on top of the message (RFC 8601 5, RFC 7208 9.1)
- * and should first drop forged results with removeForgedAuthResults (the
- * verification itself runs on the message as received).
+ * and should first drop forged results with removeForgedAuthResults, or
+ * forgedAuthResultsEdit for a message known by its head (the verification
+ * itself runs on the message as received).
  */
 import { isIP } from 'node:net';
-import { Readable } from 'node:stream';
 import {
   arc as mailauthArc,
   dkimVerify,
@@ -52,6 +57,9 @@ import {
 } from 'mailauth';
 import { addressParser } from 'postal-mime';
 import { dnsError, type DnsAnswer, type DnsResolver } from './dns.ts';
+import { messageInput, segmentStream, type MessageInput, type MessageSource, type StreamStop } from './message-stream.ts';
+
+export { MAX_BODY_LINE_BYTES, type MessageSource } from './message-stream.ts';
 
 // ---------------------------------------------------------------------------
 // Public types
@@ -150,7 +158,6 @@ export const MAX_FROM_FIELD_BYTES = 4096;
 /** Distinct RFC5322.From domains evaluated for DMARC. */
 export const MAX_FROM_DOMAINS = 8;
 
-const CHUNK_BYTES = 64 * 1024;
 /** Longest comment / property value we copy into a header field. */
 const MAX_COMMENT_CHARS = 200;
 const MAX_VALUE_CHARS = 256;
@@ -177,6 +184,12 @@ interface HeaderScan {
   lines: number;
   /** The scan stopped at maxBytes / maxLines: `fields` is incomplete. */
   truncated: boolean;
+  /**
+   * The header section ended with its empty line within `raw`. When `raw` is
+   * only the first part of a message (a spooled message's head), false means
+   * the section may go on after it, and its last field may be cut.
+   */
+  terminated: boolean;
 }
 
 const LF = 0x0a;
@@ -199,13 +212,13 @@ function walkHeader(
   let lines = 0;
   let pos = 0;
   let current: RawField | undefined;
-  const done = (bodyStart: number, truncated: boolean) => {
+  const done = (bodyStart: number, truncated: boolean, terminated = false) => {
     if (current) onField(current);
-    return { bodyStart, lines, truncated };
+    return { bodyStart, lines, truncated, terminated };
   };
   while (pos < raw.length) {
-    if (raw[pos] === LF) return done(pos + 1, false);
-    if (raw[pos] === CR && raw[pos + 1] === LF) return done(pos + 2, false);
+    if (raw[pos] === LF) return done(pos + 1, false, true);
+    if (raw[pos] === CR && raw[pos + 1] === LF) return done(pos + 2, false, true);
     if (lines >= maxLines) return done(raw.length, true);
     const nl = raw.indexOf(LF, pos);
     const end = nl === -1 ? raw.length : nl + 1;
@@ -305,6 +318,41 @@ export function removeForgedAuthResults(raw: Buffer, authservId: string): Buffer
   if (!out) return raw;
   written += raw.copy(out, written, kept, raw.length);
   return out.subarray(0, written);
+}
+
+/** How removeForgedAuthResults changes a message known by its first octets only. */
+export interface HeadEdit {
+  /** The first `length` octets of the message (they end after the last forged field)... */
+  length: number;
+  /** ...are replaced by these (the same octets without the forged fields). */
+  replacement: Buffer;
+}
+
+/**
+ * removeForgedAuthResults for a message of which only the first octets are
+ * at hand (`head`, e.g. a spooled message's): the edit to apply to the
+ * message's start, or undefined when there is nothing to remove. Only fields
+ * that end within `head` are looked at: when `head` is not the whole message
+ * (`whole` false) and the header section does not end in it, its last field
+ * may continue after it and is left alone, as are fields further on (a header
+ * section over MAX_HEADER_BYTES, the head's size, is not verified either).
+ */
+export function forgedAuthResultsEdit(head: Buffer, authservId: string, whole: boolean): HeadEdit | undefined {
+  const ours = authservId.toLowerCase();
+  if (!ours) return undefined;
+  let lastStart = -1;
+  let forgedEnd = 0;
+  let forgedEndBefore = 0; // forgedEnd as it was before the last field
+  const scan = walkHeader(head, (f) => {
+    lastStart = f.start;
+    forgedEndBefore = forgedEnd;
+    if (f.name === 'authentication-results' && authservIdOf(fieldValue(head, f))?.toLowerCase() === ours) forgedEnd = f.end;
+  });
+  // The last field may be cut at the end of `head`: it does not count.
+  const length = whole || scan.terminated || lastStart < 0 ? forgedEnd : forgedEndBefore;
+  if (length === 0) return undefined;
+  const prefix = head.subarray(0, length);
+  return { length, replacement: Buffer.from(removeForgedAuthResults(prefix, authservId)) };
 }
 
 // ---------------------------------------------------------------------------
@@ -515,56 +563,19 @@ async function evaluateSpf(opts: AuthenticateOptions, resolver: MailauthResolver
 }
 
 /**
- * The bytes handed to mailauth, in chunks. Each chunk is pushed from
- * setImmediate: stream plumbing alone runs on process.nextTick and promise
- * jobs, which would hash a whole 50 MB message without ever letting a timer
- * (our deadline) or another connection's I/O run. The stream is destroyed
- * when the deadline passes, which makes mailauth's dkimVerify reject.
- */
-function segmentStream(raw: Buffer, segments: Array<[number, number]>, signal: AbortSignal): Readable {
-  let seg = 0;
-  let pos = segments[0]?.[0] ?? 0;
-  const next = (): Buffer | null => {
-    for (;;) {
-      const s = segments[seg];
-      if (!s) return null;
-      if (pos < s[1]) {
-        const end = Math.min(s[1], pos + CHUNK_BYTES);
-        const chunk = raw.subarray(pos, end);
-        pos = end;
-        return chunk;
-      }
-      seg++;
-      pos = segments[seg]?.[0] ?? 0;
-    }
-  };
-  const stream = new Readable({
-    read() {
-      setImmediate(() => {
-        if (!this.destroyed) this.push(next());
-      });
-    },
-  });
-  const abort = () => stream.destroy(new Error('authentication time limit reached'));
-  if (signal.aborted) abort();
-  else signal.addEventListener('abort', abort, { once: true });
-  stream.once('close', () => signal.removeEventListener('abort', abort));
-  return stream;
-}
-
-/**
  * @param unverifiable why mailauth must not see this header section at all
  *   (too large, a From field its address parser would choke on)
  * @param sender MAIL FROM, so that mailauth does not parse Return-Path fields
  */
 async function evaluateDkim(
-  raw: Buffer,
+  input: MessageInput,
   scan: HeaderScan,
   unverifiable: string | undefined,
   sender: string,
   resolver: MailauthResolver,
   deadline: Deadline,
 ): Promise<DkimOutcome> {
+  const raw = input.head;
   const sigFields = scan.fields.filter((f) => f.name === 'dkim-signature');
   const infos = sigFields.map((f) => signatureInfo(raw, f));
   const arcFields = scan.fields.filter((f) => f.name.startsWith('arc-'));
@@ -614,17 +625,20 @@ async function evaluateDkim(
     if (f.start > from) segments.push([from, f.start]);
     from = f.end;
   }
-  if (raw.length > from) segments.push([from, raw.length]);
+  if (input.size > from) segments.push([from, input.size]);
 
   const verifiedInfos = infos.filter((s) => !dropped.has(s.field));
   let res: DKIMVerifyResult;
+  const stopped: { stop?: StreamStop } = {};
   try {
-    res = await dkimVerify(segmentStream(raw, segments, deadline.controller.signal), { resolver, sender });
+    res = await dkimVerify(segmentStream(input.pieces(), segments, deadline.controller.signal, stopped), { resolver, sender });
   } catch {
-    // Out of time: temporary. mailauth failing on this input: it would fail
-    // again, so permanent (and an attacker cannot turn it into a DMARC
-    // temperror, see evaluateDmarc).
-    const timedOut = deadline.expired;
+    // Out of time, or the message could not be read: temporary. mailauth
+    // failing on this input, or a body we do not hand it (line too long):
+    // it would fail again, so permanent (and an attacker cannot turn it into
+    // a DMARC temperror, see evaluateDmarc).
+    const timedOut = deadline.expired || stopped.stop?.temporary === true;
+    const comment = deadline.expired ? 'verification timed out' : (stopped.stop?.comment ?? 'verification failed');
     return {
       state: timedOut ? 'timeout' : 'error',
       signatures: [
@@ -632,7 +646,7 @@ async function evaluateDkim(
           domain: s.domain,
           selector: s.selector,
           result: timedOut ? 'temperror' : 'permerror',
-          comment: timedOut ? 'verification timed out' : 'verification failed',
+          comment,
         })),
         ...notVerified,
       ],
@@ -1014,7 +1028,7 @@ function failSafe(opts: AuthenticateOptions, comment: string): InboundAuthResult
  * ARC (RFC 8617) chain validation, DMARC (RFC 7489) for each RFC5322.From
  * domain; see the file comment for the guarantees.
  */
-export async function authenticateMessage(raw: Buffer, opts: AuthenticateOptions): Promise<InboundAuthResult> {
+export async function authenticateMessage(raw: Buffer | MessageSource, opts: AuthenticateOptions): Promise<InboundAuthResult> {
   let deadline: Deadline | undefined;
   try {
     const requested = opts.timeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS;
@@ -1022,11 +1036,14 @@ export async function authenticateMessage(raw: Buffer, opts: AuthenticateOptions
     const timeoutMs = Number.isFinite(requested) && requested > 0 ? Math.min(requested, 600_000) : DEFAULT_AUTH_TIMEOUT_MS;
     const d = new Deadline(timeoutMs);
     deadline = d;
-    const message = Buffer.isBuffer(raw) ? raw : Buffer.alloc(0);
+    const input = messageInput(raw);
+    const message = input.head;
     const resolver = guardResolver(opts.resolver, d);
     const random = opts.random ?? Math.random;
 
-    const scan = scanHeader(message, MAX_AUTH_HEADER_BYTES, MAX_AUTH_HEADER_LINES);
+    let scan = scanHeader(message, MAX_AUTH_HEADER_BYTES, MAX_AUTH_HEADER_LINES);
+    // Only the head of the message at hand: its header section must end in it.
+    if (input.size > message.length && !scan.terminated) scan = { ...scan, truncated: true };
     // From domains from our own bounded parse: available even when mailauth's is not.
     const from = fromInfo(message, scan.truncated ? scanHeader(message.subarray(0, MAX_AUTH_HEADER_BYTES)).fields : scan.fields);
     const domains = from.domains;
@@ -1057,7 +1074,7 @@ export async function authenticateMessage(raw: Buffer, opts: AuthenticateOptions
 
     const [spf, dkim] = await Promise.all([
       d.race(evaluateSpf(opts, resolver), spfTimeout, spfError),
-      d.race(evaluateDkim(message, scan, unverifiable, sender, resolver, d), dkimFallback(true), dkimFallback(false)),
+      d.race(evaluateDkim(input, scan, unverifiable, sender, resolver, d), dkimFallback(true), dkimFallback(false)),
     ]);
     const arc = await d.race(
       evaluateArc(dkim, resolver),

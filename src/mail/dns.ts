@@ -16,7 +16,8 @@
  *
  * The code in src/mail never reaches the network by itself: it gets a resolver
  * injected. `systemResolver()` is the production one (node's resolver with a
- * time limit), `fakeResolver()` answers from a table for tests.
+ * time limit; `tegu serve` puts dns-cache.ts's cachingResolver in front of
+ * it), `fakeResolver()` answers from a table for tests.
  */
 import { Resolver } from 'node:dns/promises';
 
@@ -80,6 +81,26 @@ export function dnsError(code: DnsErrorCode | string, name: string, rrtype: stri
   err.hostname = name;
   err.syscall = syscall;
   return err;
+}
+
+/**
+ * The time to live of an answer in seconds, where the resolver knows it
+ * (systemResolver: A and AAAA, the smallest of the records' TTLs), attached
+ * to the answer array under this symbol (not an element: mailauth and copies
+ * never see it). Read it with answerTtl(). See dns-cache.ts.
+ */
+export const DNS_TTL: unique symbol = Symbol('tegu.dns.ttl');
+
+/** The TTL attached to an answer (seconds), if any. */
+export function answerTtl(answer: unknown): number | undefined {
+  const ttl = Array.isArray(answer) ? (answer as { [DNS_TTL]?: unknown })[DNS_TTL] : undefined;
+  return typeof ttl === 'number' && Number.isFinite(ttl) && ttl >= 0 ? ttl : undefined;
+}
+
+function withTtl(records: ReadonlyArray<{ address: string; ttl: number }>): string[] {
+  const answer = records.map((r) => r.address);
+  if (records.length > 0) Object.defineProperty(answer, DNS_TTL, { value: Math.min(...records.map((r) => r.ttl)) });
+  return answer;
 }
 
 /** "No record": the name does not exist, or has no record of the asked type. */
@@ -153,16 +174,17 @@ export function systemResolver(opts: SystemResolverOptions = {}): DnsResolver {
   };
 }
 
-function query(resolver: Resolver, name: string, rrtype: DnsRecordType): Promise<DnsAnswer> {
+/** node gives TTLs for A and AAAA only (c-ares' TXT, MX and PTR answers have none): those get DNS_TTL. */
+async function query(resolver: Resolver, name: string, rrtype: DnsRecordType): Promise<DnsAnswer> {
   switch (rrtype) {
     case 'TXT':
       return resolver.resolveTxt(name);
     case 'MX':
       return resolver.resolveMx(name);
     case 'A':
-      return resolver.resolve4(name);
+      return withTtl(await resolver.resolve4(name, { ttl: true }));
     case 'AAAA':
-      return resolver.resolve6(name);
+      return withTtl(await resolver.resolve6(name, { ttl: true }));
     case 'PTR':
       return resolver.resolvePtr(name);
   }

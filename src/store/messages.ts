@@ -64,14 +64,17 @@ export interface InsertedMessage {
 /**
  * Appends one message to a mailbox in ONE statement (one round trip, atomic
  * on its own or inside the caller's transaction):
- *  - alloc: takes the next UID and a new MODSEQ; the UPDATE locks the mailbox
+ *  - alloc: takes the next UID and a new MODSEQ, and adds the message to the
+ *    mailbox's message_count and total_size (quota usage); the UPDATE locks the mailbox
  *    row until the transaction ends, so appenders on any node get distinct,
  *    increasing UIDs and commit in UID order (a rollback leaves a gap, which
  *    IMAP allows);
  *  - blob: stores the bytes once per content; ON CONFLICT ... DO UPDATE makes
  *    a concurrent insert of the same content wait and return the one row (or
  *    takes a blob already stored by this transaction: one blob, many recipients);
- *  - msg + chg: the message row and its change-journal row.
+ *  - msg + chg: the message row and its change-journal row;
+ *  - srch: its text queued for the full-text index (built off this path by
+ *    core/search-indexer.ts; see migrations/0003).
  * Every step hangs off alloc, so an unknown mailbox changes nothing (no rows).
  */
 export async function insertMessage(q: Queryable, m: NewMessage): Promise<InsertedMessage | undefined> {
@@ -89,7 +92,8 @@ export async function insertMessage(q: Queryable, m: NewMessage): Promise<Insert
   const content = 'sha256' in c ? [c.sha256, c.raw.length, c.raw] : [c.blobId, c.size, null];
   const rows = await q.query<{ id: string; mailbox_id: string; uid: string; modseq: string }>(
     `WITH alloc AS (
-       UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1
+       UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1,
+                            message_count = message_count + 1, total_size = total_size + length($5::bytea) + $3::int
         WHERE ${byName ? 'account_id = $1 AND name = $19' : 'id = $1'}
         RETURNING id, uid_next - 1 AS uid, highest_modseq AS modseq
      ), blob AS (
@@ -97,14 +101,16 @@ export async function insertMessage(q: Queryable, m: NewMessage): Promise<Insert
      ), msg AS (
        INSERT INTO messages(mailbox_id, uid, modseq, blob_id, header_prefix, size, internal_date,
                             seen, answered, flagged, deleted, draft, keywords,
-                            subject, from_address, message_id, sent_at, envelope, search_vector)
+                            subject, from_address, message_id, sent_at, envelope)
        SELECT alloc.id, alloc.uid, alloc.modseq, blob.id, $5::bytea, length($5::bytea) + $3::int, $6, $7, $8, $9, $10, $11, $12::text[],
-              $13, $14, $15, $16, $17::text::jsonb, to_tsvector('simple', $18)
+              $13, $14, $15, $16, $17::text::jsonb
          FROM alloc, blob
        RETURNING id, mailbox_id, uid, modseq
      ), chg AS (
        INSERT INTO mailbox_changes(mailbox_id, modseq, uid, kind)
        SELECT mailbox_id, modseq, uid, 'append' FROM msg
+     ), srch AS (
+       INSERT INTO search_pending(message_id, text) SELECT id, $18 FROM msg
      )
      SELECT id, mailbox_id, uid, modseq FROM msg`,
     [

@@ -19,7 +19,12 @@ type Sql = postgres.Sql | postgres.TransactionSql;
 function queryable(sql: Sql): Queryable {
   return {
     async query<R extends Row = Row>(text: string, params: readonly unknown[] = []): Promise<R[]> {
-      const rows = await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[]);
+      // Named prepared statements, cached per connection: one round trip per
+      // query after the first (unprepared, the driver sends Parse+Describe and
+      // waits for the parameter types before Bind+Execute: two round trips,
+      // and PostgreSQL parses and plans every time). Our SQL texts are static,
+      // so the cache stays small.
+      const rows = await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: params.length > 0 });
       return rows as unknown as R[];
     },
     async exec(text: string): Promise<void> {

@@ -10,6 +10,18 @@ export async function insertSpoolChunk(q: Queryable, spoolId: string, seq: numbe
   await q.query('INSERT INTO spool_chunks(spool_id, seq, data) VALUES ($1, $2, $3)', [spoolId, seq, data]);
 }
 
+/** One chunk of a spooled message; undefined past the last one. */
+export async function readSpoolChunk(q: Queryable, spoolId: string, seq: number): Promise<Buffer | undefined> {
+  const rows = await q.query<{ data: Buffer }>('SELECT data FROM spool_chunks WHERE spool_id = $1 AND seq = $2', [spoolId, seq]);
+  return rows[0]?.data;
+}
+
+/** Replaces the bytes of one existing chunk (they may be fewer, even none); false when there is no such chunk. */
+export async function replaceSpoolChunk(q: Queryable, spoolId: string, seq: number, data: Buffer): Promise<boolean> {
+  const rows = await q.query('UPDATE spool_chunks SET data = $3 WHERE spool_id = $1 AND seq = $2 RETURNING seq', [spoolId, seq, data]);
+  return rows.length === 1;
+}
+
 export async function deleteSpool(q: Queryable, spoolId: string): Promise<void> {
   await q.query('DELETE FROM spool_chunks WHERE spool_id = $1', [spoolId]);
 }

@@ -5,6 +5,7 @@ import { createMailServices } from '../../core/mail-services.ts';
 import type { SettingsSnapshot } from '../../core/settings.ts';
 import { localDirectory } from '../../directory/local.ts';
 import { systemResolver } from '../../mail/dns.ts';
+import { cachingResolver } from '../../mail/dns-cache.ts';
 import type { Logger } from '../../lib/log.ts';
 import { startSmtpServer, type RunningSmtpServer } from '../../protocols/smtp/server.ts';
 import type { ListenerMode } from '../../protocols/smtp/state.ts';
@@ -30,8 +31,10 @@ export async function startMailListeners(opts: {
   const directory = localDirectory(opts.db, { subaddressSeparator: () => settings().values['addressing.subaddressSeparator'] });
   const services = {
     ...createMailServices(opts.db, directory, {
-      resolver: systemResolver(),
+      // One cache per node for all sessions: SPF/DKIM/DMARC lookups repeat from message to message.
+      resolver: cachingResolver(systemResolver()),
       verifyInbound: () => settings().values['smtp.verifyInbound'],
+      defaultQuotaBytes: () => settings().values['mailbox.defaultQuotaBytes'],
     }),
     limits: () => {
       const v = settings().values;
@@ -40,6 +43,8 @@ export async function startMailListeners(opts: {
         maxRecipients: v['smtp.maxRecipients'],
         allowPlaintextAuth: v['auth.allowPlaintext'],
         authFailuresPerIpPerMinute: v['limits.authFailuresPerIpPerMinute'],
+        messagesPerIpPerMinute: v['limits.messagesPerIpPerMinute'],
+        overQuotaReply: v['smtp.overQuotaReply'],
       };
     },
   };

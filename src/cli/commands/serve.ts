@@ -9,6 +9,7 @@
 import { LISTENER_KINDS, parseListenAddress } from '../../config/bootstrap.ts';
 import { ensureTlsMaterial, type TlsMaterial } from '../../config/tls.ts';
 import { registerNode } from '../../core/nodes.ts';
+import { startSearchIndexer } from '../../core/search-indexer.ts';
 import { startSpoolJanitor } from '../../core/spool.ts';
 import { loadSettings, SETTINGS_CHANNEL, type SettingsSnapshot } from '../../core/settings.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
@@ -147,6 +148,8 @@ async function start(db: Database, state: Running, inv: Invocation, log: Logger)
   state.cleanups.push({ what: 'node registration', run: () => registration.stop() });
   const stopJanitor = startSpoolJanitor(db, (err) => log.warn({ err }, 'spool cleanup failed'));
   state.cleanups.push({ what: 'spool janitor', run: async () => stopJanitor() });
+  const indexer = await startSearchIndexer(db, (err) => log.warn({ err }, 'search indexing failed'));
+  state.cleanups.push({ what: 'search indexer', run: () => indexer.stop() });
   state.ready = true;
 
   const info = { config, cwd: inv.io.cwd, migration, tls, listeners: state.listeners };

@@ -1,3 +1,9 @@
+/** Events counted per client IP (IpMinuteCounter): the narrow view sessions get. */
+export interface IpEventLimit {
+  blocked(ip: string): boolean;
+  add(ip: string): void;
+}
+
 /**
  * Per-IP limits for a listener: concurrent connections and new connections
  * per minute. Memory is bounded: at most `maxTracked` addresses are tracked;
@@ -36,9 +42,10 @@ export class IpLimiter {
       }
       this.windows.set(ip, w);
     }
-    if (w.count >= this.opts.maxConnectsPerMinute) return { ok: false, reason: 'rate' };
+    // A limit of 0 means none (the settings say so).
+    if (this.opts.maxConnectsPerMinute > 0 && w.count >= this.opts.maxConnectsPerMinute) return { ok: false, reason: 'rate' };
     const n = this.open.get(ip) ?? 0;
-    if (n >= this.opts.maxConnectionsPerIp) return { ok: false, reason: 'too many connections' };
+    if (this.opts.maxConnectionsPerIp > 0 && n >= this.opts.maxConnectionsPerIp) return { ok: false, reason: 'too many connections' };
     w.count++;
     this.open.set(ip, n + 1);
     let released = false;
@@ -60,13 +67,15 @@ export class IpLimiter {
 }
 
 /**
- * Failed authentications per IP per minute, across all connections of a
- * listener: past the limit AUTH is refused for the rest of the minute without
- * looking at the password (guessing gets no answers). Bounded like IpLimiter.
+ * Events per client IP per minute, across all connections of a listener:
+ * failed authentications (past the limit AUTH is refused for the rest of the
+ * minute without looking at the password, so guessing gets no answers) and
+ * messages (MAIL commands). A limit of 0 means none. Bounded like IpLimiter.
  */
-export class AuthFailureLimiter {
+export class IpMinuteCounter {
   private readonly windows = new Map<string, { start: number; count: number }>();
   private readonly now: () => number;
+  private readonly maxTracked: number;
 
   constructor(
     private readonly perMinute: () => number,
@@ -75,8 +84,6 @@ export class AuthFailureLimiter {
     this.now = opts.now ?? Date.now;
     this.maxTracked = opts.maxTracked ?? 100_000;
   }
-
-  private readonly maxTracked: number;
 
   private window(ip: string): { start: number; count: number } {
     const t = this.now();
@@ -93,11 +100,13 @@ export class AuthFailureLimiter {
     return w;
   }
 
+  /** Has this IP reached the limit in the current minute? */
   blocked(ip: string): boolean {
-    return this.window(ip).count >= this.perMinute();
+    const limit = this.perMinute();
+    return limit > 0 && this.window(ip).count >= limit;
   }
 
-  failed(ip: string): void {
-    this.window(ip).count++;
+  add(ip: string): void {
+    if (this.perMinute() > 0) this.window(ip).count++;
   }
 }

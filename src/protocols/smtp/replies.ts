@@ -71,6 +71,9 @@ export const TIMEOUT = reply(421, '4.4.2', 'Timeout, closing transmission channe
 /** RFC 5321 4.2.2 "450 Requested mail action not taken: mailbox unavailable (e.g., mailbox busy)"; RFC 3463 X.2.0. */
 export const MAILBOX_BUSY = reply(450, '4.2.0', 'Mailbox busy, try again later');
 /** RFC 5321 4.2.2 "451 Requested action aborted: local error in processing"; RFC 3463 X.3.0 "Other or undefined mail system status". */
+/** Per-IP message rate exceeded (RFC 3463 X.7.1: delivery not authorized, here: not now). */
+export const RATE_LIMITED = reply(450, '4.7.1', 'Too much mail from your address, try again later');
+
 export const LOCAL_ERROR = reply(451, '4.3.0', 'Local error in processing, try again later');
 /** RFC 5321 4.2.2 "452 Requested action not taken: insufficient system storage"; RFC 3463 X.3.1 "Mail system full". */
 export const INSUFFICIENT_STORAGE = reply(452, '4.3.1', 'Insufficient system storage');

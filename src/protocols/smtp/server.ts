@@ -6,7 +6,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import { newSessionId, sessionLogger, type Logger } from '../../lib/log.ts';
-import { AuthFailureLimiter, IpLimiter } from './ip-limits.ts';
+import { IpLimiter, IpMinuteCounter } from './ip-limits.ts';
 import { SERVICE_UNAVAILABLE, formatReply, withText } from './replies.ts';
 import type { SmtpServices } from './services.ts';
 import { SmtpSession } from './session.ts';
@@ -40,7 +40,8 @@ export async function startSmtpServer(opts: SmtpServerOptions): Promise<RunningS
     maxConnectsPerMinute: opts.maxConnectsPerMinutePerIp ?? 600,
   });
   const sockets = new Set<Socket>();
-  const authFailures = new AuthFailureLimiter(() => opts.services.limits().authFailuresPerIpPerMinute ?? 10);
+  const authFailures = new IpMinuteCounter(() => opts.services.limits().authFailuresPerIpPerMinute ?? 10);
+  const messageRate = new IpMinuteCounter(() => opts.services.limits().messagesPerIpPerMinute ?? 0);
 
   const onConnection = (raw: Socket): void => {
     const ip = raw.remoteAddress ?? 'unknown';
@@ -69,6 +70,7 @@ export async function startSmtpServer(opts: SmtpServerOptions): Promise<RunningS
           maxBadCommands: opts.maxBadCommands ?? 10,
           idleTimeoutMs: opts.idleTimeoutMs ?? 300_000,
           authFailures,
+          messageRate,
         },
         opts.services,
         log,

@@ -4,9 +4,11 @@
  */
 import type { DeliveredCopy, DeliveryInput } from '../../core/deliver.ts';
 import type { InboundEnvelope, InboundVerdict } from '../../core/mail-services.ts';
+import type { QuotaCheck } from '../../core/quota.ts';
 import type { SpooledMessage } from '../../core/spool.ts';
 import type { ResolvedRecipients } from '../../core/recipients.ts';
 import type { DirectoryAccount } from '../../directory/types.ts';
+import type { AccountId } from '../../lib/ids.ts';
 
 export interface SmtpLimits {
   /** SIZE (RFC 1870): the largest message accepted, in octets. */
@@ -15,8 +17,12 @@ export interface SmtpLimits {
   maxRecipients: number;
   /** AUTH over a connection without TLS (off by default). */
   allowPlaintextAuth: boolean;
-  /** Failed AUTH attempts per client IP per minute before AUTH is refused (454 4.7.0). */
+  /** Failed AUTH attempts per client IP per minute before AUTH is refused (454 4.7.0); 0: no limit. */
   authFailuresPerIpPerMinute?: number;
+  /** Transactions (MAIL) per client IP per minute on the MX listener before 450 4.7.1; 0: no limit. */
+  messagesPerIpPerMinute?: number;
+  /** Over-quota recipients get 452 4.2.2 (temporary, the default) or 552 5.2.2 (permanent): smtp.overQuotaReply. */
+  overQuotaReply?: 'temporary' | 'permanent';
 }
 
 /** A message being received: its bytes go to the spool as they arrive (bounded memory). */
@@ -35,6 +41,8 @@ export interface SmtpServices {
   authenticate(login: string, secret: string): Promise<DirectoryAccount | undefined>;
   isLocalDomain(domain: string): Promise<boolean>;
   resolveRecipient(address: string): Promise<ResolvedRecipients | undefined>;
+  /** Would `incomingBytes` more (0: not known yet) put each account over its quota? */
+  checkQuota(accountIds: readonly AccountId[], incomingBytes: number): Promise<QuotaCheck[]>;
   /** SPF/DKIM/DMARC/ARC of mail from other MTAs; undefined when not verified. */
   verifyInbound(message: Buffer | SpooledMessage, env: InboundEnvelope): Promise<InboundVerdict | undefined>;
   /** Stores the message for its local recipients in one transaction; resolves after COMMIT. */

@@ -21,6 +21,7 @@ import {
   BAD_SEQUENCE, CANNOT_VRFY, CLOSING, HELP_MESSAGE, LINE_TOO_LONG, NOT_IMPLEMENTED, OK, SERVICE_READY,
   SERVICE_UNAVAILABLE, STARTTLS_REQUIRED, TIMEOUT, READY_TO_START_TLS, formatReply, withText, type SmtpReply,
 } from './replies.ts';
+import type { IpEventLimit } from './ip-limits.ts';
 import type { SmtpServices } from './services.ts';
 import type { ListenerMode, SessionState } from './state.ts';
 
@@ -38,8 +39,10 @@ export interface SessionOptions {
   idleTimeoutMs: number;
   /** Deadline for a whole DATA or BDAT body (RFC 5321 4.5.3.2.6 suggests 10 minutes for the data block). */
   dataTimeoutMs?: number;
-  /** Shared by all connections of the listener. */
-  authFailures: { blocked(ip: string): boolean; failed(ip: string): void };
+  /** Failed AUTH per client IP; shared by all connections of the listener. */
+  authFailures: IpEventLimit;
+  /** Transactions (MAIL) per client IP; shared by all connections of the listener. */
+  messageRate: IpEventLimit;
 }
 
 type Reading =
@@ -51,7 +54,8 @@ export class SmtpSession implements SessionApi {
   readonly state: SessionState;
   readonly mode: ListenerMode;
   readonly hostname: string;
-  readonly authFailures: SessionOptions['authFailures'];
+  readonly authFailures: IpEventLimit;
+  readonly messageRate: IpEventLimit;
   private socket: Socket;
   private readonly splitter = new LineSplitter();
   private reading: Reading = { kind: 'command' };
@@ -74,6 +78,7 @@ export class SmtpSession implements SessionApi {
     this.mode = opts.mode;
     this.hostname = opts.hostname;
     this.authFailures = opts.authFailures;
+    this.messageRate = opts.messageRate;
     const tlsSocket = socket instanceof TLSSocket ? socket : undefined;
     this.state = {
       id,

@@ -1,5 +1,7 @@
 /** The migrations this binary knows, in order. Append only. */
 import * as m0001 from './0001-initial.ts';
+import * as m0002 from './0002-quota-usage.ts';
+import * as m0003 from './0003-search-index-queue.ts';
 
 export interface Migration {
   version: number;
@@ -9,6 +11,8 @@ export interface Migration {
 
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', sql: m0001.sql + m0001.afterSql },
+  { version: 2, name: 'quota-usage', sql: m0002.sql },
+  { version: 3, name: 'search-index-queue', sql: m0003.sql },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

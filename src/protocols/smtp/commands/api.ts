@@ -1,5 +1,6 @@
 /** What a command handler may do with its session (session.ts implements it). */
 import type { Logger } from '../../../lib/log.ts';
+import type { IpEventLimit } from '../ip-limits.ts';
 import type { SmtpReply } from '../replies.ts';
 import type { SmtpServices } from '../services.ts';
 import type { ListenerMode, SessionState } from '../state.ts';
@@ -18,7 +19,9 @@ export interface SessionApi {
   /** AUTH is possible now: offered by this listener, and over TLS unless plaintext AUTH is allowed. */
   authOffered(): boolean;
   /** Failed AUTH attempts from this client's IP across connections (limits.authFailuresPerIpPerMinute). */
-  readonly authFailures: { blocked(ip: string): boolean; failed(ip: string): void };
+  readonly authFailures: IpEventLimit;
+  /** Transactions (MAIL commands) from this client's IP across connections (limits.messagesPerIpPerMinute). */
+  readonly messageRate: IpEventLimit;
   /** The next command line goes to `handler` (a SASL exchange step, RFC 4954 4). */
   expectAuthLine(handler: (line: string) => Promise<void>): void;
   /** Switch the reader to DATA body mode (after 354). */

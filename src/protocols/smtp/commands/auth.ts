@@ -33,7 +33,7 @@ async function verify(s: SessionApi, login: string, secret: string): Promise<voi
     return;
   }
   s.state.authFailures++;
-  s.authFailures.failed(ip);
+  s.authFailures.add(ip);
   s.log.warn({ login: login.slice(0, 256), failures: s.state.authFailures }, 'auth failed');
   // A little delay makes guessing slower without holding anything.
   await new Promise((r) => setTimeout(r, 250 * s.state.authFailures));

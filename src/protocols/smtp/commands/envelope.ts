@@ -2,8 +2,9 @@
 import type { Mailbox, MailCommand, RcptCommand } from '../parser/index.ts';
 import {
   AUTH_REQUIRED, BAD_SEQUENCE, LOCAL_ERROR, MESSAGE_TOO_BIG, NO_SUCH_USER, NON_ASCII_ADDRESS, RECIPIENT_OK,
-  RELAY_DENIED, SENDER_OK, TOO_MANY_RECIPIENTS, withText,
+  RATE_LIMITED, RELAY_DENIED, SENDER_OK, TOO_MANY_RECIPIENTS, withText,
 } from '../replies.ts';
+import { overQuotaReply, withinQuota } from '../quota.ts';
 import { newTransaction } from '../state.ts';
 import type { SessionApi } from './api.ts';
 
@@ -16,6 +17,15 @@ export async function mail(s: SessionApi, cmd: MailCommand): Promise<void> {
   if (!s.state.helo) return s.reply(withText(BAD_SEQUENCE, 'Send EHLO first'));
   if (s.state.tx) return s.reply(withText(BAD_SEQUENCE, 'Nested MAIL command'));
   if ((s.mode === 'submission' || s.mode === 'submissions') && !s.state.user) return s.reply(AUTH_REQUIRED);
+  if (s.mode === 'mx' && !s.state.user) {
+    // Per-IP message rate (limits.messagesPerIpPerMinute), counted across connections.
+    const ip = s.state.remoteAddress;
+    if (s.messageRate.blocked(ip)) {
+      s.log.warn({ reason: 'message rate' }, 'MAIL refused');
+      return s.reply(RATE_LIMITED);
+    }
+    s.messageRate.add(ip);
+  }
   const max = s.services.limits().maxMessageBytes;
   if (cmd.params.size !== undefined && cmd.params.size > max) return s.reply(MESSAGE_TOO_BIG); // RFC 1870 6.1
   const from = cmd.reversePath ? mailboxAddress(cmd.reversePath) : null;
@@ -49,11 +59,11 @@ export async function rcpt(s: SessionApi, cmd: RcptCommand): Promise<void> {
     if (resolved.remote.length > 0) {
       s.log.warn({ rcpt: address, remote: resolved.remote.length }, 'forwarding to remote targets needs the outbound queue: not forwarded');
     }
-    tx.recipients.push({
-      address,
-      params: cmd.params,
-      local: resolved.local.map((l) => ({ accountId: l.account.id, deliveredTo: l.account.address })),
-    });
+    const all = resolved.local.map((l) => ({ accountId: l.account.id, deliveredTo: l.account.address }));
+    // Quota with the SIZE declared at MAIL (RFC 1870), else "already full?" (see ../quota.ts).
+    const accounts = await withinQuota(s, address, all, tx.params.size ?? 0);
+    if (accounts.length === 0) return s.reply(overQuotaReply(s));
+    tx.recipients.push({ address, params: cmd.params, local: accounts });
   } catch (err) {
     s.log.error({ err, rcpt: address }, 'recipient lookup failed');
     return s.reply(LOCAL_ERROR);

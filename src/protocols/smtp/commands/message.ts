@@ -10,6 +10,7 @@ import {
   ACCESS_DENIED, BAD_SEQUENCE, CHUNK_OK, LOCAL_ERROR, MESSAGE_ACCEPTED, MESSAGE_TOO_BIG, NO_VALID_RECIPIENTS, START_MAIL,
   TRANSACTION_FAILED, withText, type SmtpReply,
 } from '../replies.ts';
+import { lmtpQuota } from '../quota.ts';
 import { traceHeaders } from '../trace.ts';
 import type { SessionApi } from './api.ts';
 
@@ -65,7 +66,10 @@ async function finish(s: SessionApi): Promise<void> {
   const tx = s.state.tx!;
   s.state.tx = undefined;
   const spool = tx.spool ?? s.services.openSpool();
-  const protocol = (s.mode === 'lmtp' ? 'LMTP' : s.state.esmtp ? 'ESMTP' : 'SMTP') + (s.state.tls ? 'S' : '') + (s.state.user ? 'A' : '');
+  // with-protocol: RFC 3848 (ESMTP, ESMTPS, ESMTPA, ESMTPSA, LMTP...), and RFC 6531 3.7.3
+  // (UTF8SMTP, UTF8SMTPS, UTF8SMTPA, UTF8SMTPSA, UTF8LMTP...) for an SMTPUTF8 transaction.
+  const kind = s.mode === 'lmtp' ? 'LMTP' : s.state.esmtp ? 'ESMTP' : 'SMTP';
+  const protocol = (tx.params.smtputf8 ? kind.replace(/^E?/, 'UTF8') : kind) + (s.state.tls ? 'S' : '') + (s.state.user ? 'A' : '');
   const trace = traceHeaders({
     mailFrom: tx.mailFrom,
     helo: s.state.helo ?? '',
@@ -82,6 +86,7 @@ async function finish(s: SessionApi): Promise<void> {
     for (const l of r.local) if (!targets.has(l.accountId)) targets.set(l.accountId, { ...l, mailbox: 'INBOX' });
   }
   let result: SmtpReply;
+  let perRecipient: (SmtpReply | undefined)[] = [];
   try {
     let message = await spool.finish();
     let headers = trace;
@@ -107,7 +112,10 @@ async function finish(s: SessionApi): Promise<void> {
       }
     }
     for (const t of targets.values()) t.mailbox = mailbox;
-    const copies = await s.services.deliver({ message, headers, recipients: [...targets.values()] });
+    // LMTP: a recipient the real size puts over quota gets its own reply (RFC 2033 4.2), the others the message.
+    if (s.mode === 'lmtp') perRecipient = await lmtpQuota(s, tx.recipients, targets, tx.size);
+    if (targets.size === 0) await spool.discard();
+    const copies = targets.size === 0 ? [] : await s.services.deliver({ message, headers, recipients: [...targets.values()] });
     s.log.info({ from: tx.mailFrom, rcpts: tx.recipients.length, copies: copies.length, size: tx.size }, 'delivered');
     result = withText(MESSAGE_ACCEPTED, `Message accepted, id ${s.state.id}`);
   } catch (err) {
@@ -115,11 +123,11 @@ async function finish(s: SessionApi): Promise<void> {
     await spool.discard().catch(() => undefined);
     result = LOCAL_ERROR;
   }
-  finalReply(s, tx.recipients.length, result);
+  finalReply(s, tx.recipients.length, result, perRecipient);
 }
 
-/** LMTP: one reply per accepted recipient, in order (RFC 2033 4.2); one transaction, so all alike. */
-function finalReply(s: SessionApi, recipients: number, r: SmtpReply): void {
+/** LMTP: one reply per accepted recipient, in order (RFC 2033 4.2); one transaction, so all alike but those in `perRecipient`. */
+function finalReply(s: SessionApi, recipients: number, r: SmtpReply, perRecipient: readonly (SmtpReply | undefined)[] = []): void {
   const n = s.mode === 'lmtp' ? Math.max(1, recipients) : 1;
-  for (let i = 0; i < n; i++) s.reply(r);
+  for (let i = 0; i < n; i++) s.reply(perRecipient[i] ?? r);
 }

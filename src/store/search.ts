@@ -1,0 +1,37 @@
+/**
+ * The full-text index (migrations/0003): messages queue their text in
+ * search_pending when stored; indexPendingSearch turns a batch of queued rows
+ * into message_search rows.
+ */
+import type { Queryable } from './db.ts';
+
+/**
+ * Indexes up to `limit` queued messages in ONE statement (its own
+ * transaction): claims them with FOR UPDATE SKIP LOCKED, so indexers on other
+ * nodes take other rows and never wait; deletes them from the queue and
+ * inserts their vectors. Returns how many were indexed (0: the queue is empty,
+ * or every queued row is being indexed elsewhere).
+ */
+export async function indexPendingSearch(q: Queryable, limit: number): Promise<number> {
+  const rows = await q.query<{ n: string }>(
+    `WITH claimed AS (
+       DELETE FROM search_pending
+        WHERE message_id IN (SELECT message_id FROM search_pending ORDER BY message_id LIMIT $1 FOR UPDATE SKIP LOCKED)
+       RETURNING message_id, text
+     ), indexed AS (
+       INSERT INTO message_search(message_id, vector)
+       SELECT message_id, to_tsvector('simple', text) FROM claimed
+       ON CONFLICT (message_id) DO UPDATE SET vector = EXCLUDED.vector
+       RETURNING 1
+     )
+     SELECT count(*) AS n FROM indexed`,
+    [limit],
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** Messages whose index entry is not built yet (for status output and tests). */
+export async function countPendingSearch(q: Queryable): Promise<number> {
+  const rows = await q.query<{ n: string }>('SELECT count(*) AS n FROM search_pending');
+  return Number(rows[0]?.n ?? 0);
+}
