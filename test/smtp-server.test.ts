@@ -99,6 +99,29 @@ for (const engine of engines()) {
       for (const u of ['bob', 'carol', 'dave']) assert.ok((await messagesOf(`${u}@corp.test`)).some((m) => m.includes('fan-out')));
     });
 
+    it('nodemailer to 50 local accounts (aliases and a group among them): stored once, the next UID in all 50 INBOXes', async () => {
+      const users = Array.from({ length: 50 }, (_, i) => `m${String(i + 1).padStart(2, '0')}@fifty.test`);
+      for (const u of users) await addAccount(ctx, { address: u, password: PW, createDomain: true });
+      await addAlias(ctx, 'pair@fifty.test', ['m01@fifty.test', 'm02@fifty.test']);
+      await addGroup(ctx, { address: 'team@fifty.test', members: users.slice(40) });
+      // Some INBOXes already hold mail, so "the next UID" differs between them.
+      const port = await start('mx');
+      const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true });
+      for (const u of users.slice(0, 7)) await transport.sendMail({ from: 'x@remote.test', to: u, subject: 'earlier', text: 'x' });
+      const uidNext = new Map<string, number>();
+      for (const u of users) uidNext.set(u, (await getMailboxByName(ctx, (await inbox(u)).id, 'INBOX')).uidNext);
+      const blobs = await countBlobs(t.db);
+      const info = await transport.sendMail({ from: 'x@remote.test', to: [...users.slice(0, 40), 'pair@fifty.test', 'team@fifty.test'], subject: 'fifty', text: 'to all fifty' });
+      assert.equal(info.accepted.length, 42);
+      assert.equal(await countBlobs(t.db), blobs + 1, 'one blob row');
+      for (const u of users) {
+        const { box } = await inbox(u);
+        const mine = (await listMessages(t.db, box as never)).filter((m) => m.subject === 'fifty');
+        assert.equal(mine.length, 1, `${u}: one copy, however many ways it was addressed`);
+        assert.equal(mine[0]!.uid, uidNext.get(u), `${u}: the next UID`);
+      }
+    });
+
     it('unknown users get 550 5.1.1; relaying without AUTH gets 554 5.7.1 (never an open relay)', async () => {
       const port = await start('mx');
       const c = await RawSmtp.open(port);

@@ -8,7 +8,7 @@ import { appendMessage } from '../src/core/append.ts';
 import type { CoreContext } from '../src/core/context.ts';
 import { deliverMessage } from '../src/core/deliver.ts';
 import { getMailboxByName } from '../src/core/mailboxes.ts';
-import { checkQuota, exceedsQuota, getQuota, parseQuotaSize, setQuota } from '../src/core/quota.ts';
+import { checkQuota, exceedsQuota, getQuota, limitedAccounts, parseQuotaSize, setQuota } from '../src/core/quota.ts';
 import { InvalidInputError, NotFoundError } from '../src/lib/errors.ts';
 import type { AccountId, MailboxId } from '../src/lib/ids.ts';
 import { findAccount } from '../src/store/directory.ts';
@@ -136,3 +136,17 @@ for (const engine of engines()) {
     });
   });
 }
+
+describe('quota subjects', () => {
+  it('only accounts that can be over a limit are queried: a known 0, or unset with an unlimited default, are not', () => {
+    const id = (n: number): AccountId => n as AccountId;
+    const accounts = [
+      { accountId: id(1), quotaBytes: 0 },
+      { accountId: id(2), quotaBytes: null },
+      { accountId: id(3), quotaBytes: 1000 },
+      { accountId: id(4) }, // not known: ask the store
+    ];
+    assert.deepEqual(limitedAccounts(accounts, 0), [3, 4]);
+    assert.deepEqual(limitedAccounts(accounts, 5000), [2, 3, 4]);
+  });
+});

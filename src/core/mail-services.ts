@@ -11,8 +11,7 @@ import { resolveRecipient, type ResolvedRecipients } from './recipients.ts';
 import { verifyInboundMessage } from './verify-inbound.ts';
 import type { DnsResolver } from '../mail/dns.ts';
 import { MessageSpool, type SpooledMessage } from './spool.ts';
-import { checkQuota, type QuotaCheck } from './quota.ts';
-import type { AccountId } from '../lib/ids.ts';
+import { checkQuota, limitedAccounts, type QuotaCheck, type QuotaSubject } from './quota.ts';
 
 /** What inbound verification (SPF, DKIM, DMARC, ARC) decided for one message. */
 export interface InboundVerdict {
@@ -40,7 +39,7 @@ export interface MailServices {
   isLocalDomain(domain: string): Promise<boolean>;
   resolveRecipient(address: string): Promise<ResolvedRecipients | undefined>;
   /** Quota check before accepting a message of `incomingBytes` (0: not known yet); see core/quota.ts. */
-  checkQuota(accountIds: readonly AccountId[], incomingBytes: number): Promise<QuotaCheck[]>;
+  checkQuota(accounts: readonly QuotaSubject[], incomingBytes: number): Promise<QuotaCheck[]>;
   deliver(input: DeliveryInput): Promise<DeliveredCopy[]>;
   openSpool(): MessageSpool;
   /**
@@ -66,7 +65,11 @@ export function createMailServices(db: Database, directory: Directory, opts: Mai
     authenticate: (login, secret) => directory.authenticate(login, secret),
     isLocalDomain,
     resolveRecipient: (address) => resolveRecipient(directory, address, { isLocalDomain }),
-    checkQuota: (accountIds, incomingBytes) => checkQuota(db, accountIds, incomingBytes, opts.defaultQuotaBytes?.() ?? 0),
+    async checkQuota(accounts, incomingBytes) {
+      const defaultQuota = opts.defaultQuotaBytes?.() ?? 0;
+      const limited = limitedAccounts(accounts, defaultQuota);
+      return limited.length === 0 ? [] : checkQuota(db, limited, incomingBytes, defaultQuota);
+    },
     deliver: (input) => deliverMessage(db, input),
     openSpool: () => new MessageSpool(db),
     async verifyInbound(message, env) {

@@ -22,6 +22,23 @@ import * as store from '../store/quota.ts';
 import type { CoreContext } from './context.ts';
 import { loadSettings } from './settings.ts';
 
+/** An account to check, with its own limit when already known (see DirectoryAccount.quotaBytes). */
+export interface QuotaSubject {
+  accountId: AccountId;
+  quotaBytes?: number | null;
+}
+
+/**
+ * The accounts that have a limit at all: those whose known limit is 0, or
+ * unset with an unlimited default, cannot be over it and need no query (the
+ * common case: no quotas configured costs nothing per recipient).
+ */
+export function limitedAccounts(accounts: readonly QuotaSubject[], defaultQuotaBytes: number): AccountId[] {
+  return accounts
+    .filter((a) => !(a.quotaBytes === 0 || (a.quotaBytes === null && defaultQuotaBytes === 0)))
+    .map((a) => a.accountId);
+}
+
 export interface QuotaCheck {
   accountId: AccountId;
   usedBytes: number;

@@ -15,7 +15,7 @@ export interface LocalDirectoryOptions {
 }
 
 export function localDirectory(db: Database, opts: LocalDirectoryOptions): Directory {
-  const toAccount = (a: store.AccountRow): DirectoryAccount => ({ id: a.id, address: a.address, displayName: a.displayName });
+  const toAccount = (a: store.AccountRow): DirectoryAccount => ({ id: a.id, address: a.address, displayName: a.displayName, quotaBytes: a.quotaBytes });
 
   async function exact(addr: Address): Promise<Recipient | undefined> {
     const account = await store.findAccount(db, addr.address);

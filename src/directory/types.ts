@@ -9,6 +9,12 @@ export interface DirectoryAccount {
   id: AccountId;
   address: string;
   displayName: string;
+  /**
+   * The account's own storage limit when the directory knows it (0: unlimited;
+   * null: the mailbox.defaultQuotaBytes setting applies); absent: not known
+   * here, the quota check reads it from the store.
+   */
+  quotaBytes?: number | null;
 }
 
 export type Recipient =

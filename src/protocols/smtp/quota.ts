@@ -16,6 +16,7 @@
  * RCPT is stored even when it takes the mailbox past its limit (a grace of one
  * message, like Dovecot's quota_grace).
  */
+import type { QuotaSubject } from '../../core/quota.ts';
 import type { AccountId } from '../../lib/ids.ts';
 import type { SessionApi } from './commands/api.ts';
 import { OVER_QUOTA, OVER_QUOTA_TEMPORARY, type SmtpReply } from './replies.ts';
@@ -26,13 +27,13 @@ export function overQuotaReply(s: SessionApi): SmtpReply {
 }
 
 /** The accounts of one recipient that can take `size` more octets (0: size not known); empty when all are full. */
-export async function withinQuota<T extends { accountId: AccountId }>(
+export async function withinQuota<T extends QuotaSubject>(
   s: SessionApi,
   address: string,
   accounts: readonly T[],
   size: number,
 ): Promise<T[]> {
-  const over = new Set((await s.services.checkQuota(accounts.map((a) => a.accountId), size)).filter((c) => c.over).map((c) => c.accountId));
+  const over = new Set((await s.services.checkQuota(accounts, size)).filter((c) => c.over).map((c) => c.accountId));
   if (over.size === 0) return [...accounts];
   const keep = accounts.filter((a) => !over.has(a.accountId));
   if (keep.length === 0) s.log.info({ rcpt: address, size }, 'over quota: recipient refused');
@@ -48,10 +49,10 @@ export async function withinQuota<T extends { accountId: AccountId }>(
 export async function lmtpQuota(
   s: SessionApi,
   recipients: readonly AcceptedRecipient[],
-  targets: Map<AccountId, unknown>,
+  targets: Map<AccountId, QuotaSubject>,
   size: number,
 ): Promise<(SmtpReply | undefined)[]> {
-  const checks = await s.services.checkQuota([...targets.keys()], size);
+  const checks = await s.services.checkQuota([...targets.values()], size);
   const over = new Set(checks.filter((c) => c.over).map((c) => c.accountId));
   if (over.size === 0) return [];
   for (const id of over) targets.delete(id);

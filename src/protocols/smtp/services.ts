@@ -4,11 +4,10 @@
  */
 import type { DeliveredCopy, DeliveryInput } from '../../core/deliver.ts';
 import type { InboundEnvelope, InboundVerdict } from '../../core/mail-services.ts';
-import type { QuotaCheck } from '../../core/quota.ts';
+import type { QuotaCheck, QuotaSubject } from '../../core/quota.ts';
 import type { SpooledMessage } from '../../core/spool.ts';
 import type { ResolvedRecipients } from '../../core/recipients.ts';
 import type { DirectoryAccount } from '../../directory/types.ts';
-import type { AccountId } from '../../lib/ids.ts';
 
 export interface SmtpLimits {
   /** SIZE (RFC 1870): the largest message accepted, in octets. */
@@ -42,7 +41,7 @@ export interface SmtpServices {
   isLocalDomain(domain: string): Promise<boolean>;
   resolveRecipient(address: string): Promise<ResolvedRecipients | undefined>;
   /** Would `incomingBytes` more (0: not known yet) put each account over its quota? */
-  checkQuota(accountIds: readonly AccountId[], incomingBytes: number): Promise<QuotaCheck[]>;
+  checkQuota(accounts: readonly QuotaSubject[], incomingBytes: number): Promise<QuotaCheck[]>;
   /** SPF/DKIM/DMARC/ARC of mail from other MTAs; undefined when not verified. */
   verifyInbound(message: Buffer | SpooledMessage, env: InboundEnvelope): Promise<InboundVerdict | undefined>;
   /** Stores the message for its local recipients in one transaction; resolves after COMMIT. */

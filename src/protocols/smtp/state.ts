@@ -11,7 +11,7 @@ export interface AcceptedRecipient {
   address: string;
   params: RcptParams;
   /** Local accounts this recipient reaches (after aliases and groups). */
-  local: { accountId: AccountId; deliveredTo: string }[];
+  local: { accountId: AccountId; deliveredTo: string; quotaBytes?: number | null }[];
 }
 
 export interface MailTransaction {

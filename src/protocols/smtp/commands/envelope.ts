@@ -59,7 +59,7 @@ export async function rcpt(s: SessionApi, cmd: RcptCommand): Promise<void> {
     if (resolved.remote.length > 0) {
       s.log.warn({ rcpt: address, remote: resolved.remote.length }, 'forwarding to remote targets needs the outbound queue: not forwarded');
     }
-    const all = resolved.local.map((l) => ({ accountId: l.account.id, deliveredTo: l.account.address }));
+    const all = resolved.local.map((l) => ({ accountId: l.account.id, deliveredTo: l.account.address, quotaBytes: l.account.quotaBytes }));
     // Quota with the SIZE declared at MAIL (RFC 1870), else "already full?" (see ../quota.ts).
     const accounts = await withinQuota(s, address, all, tx.params.size ?? 0);
     if (accounts.length === 0) return s.reply(overQuotaReply(s));
