@@ -6,7 +6,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import { newSessionId, sessionLogger, type Logger } from '../../lib/log.ts';
-import { IpLimiter, IpMinuteCounter } from './ip-limits.ts';
+import { IpLimiter, IpMinuteCounter } from '../../lib/ip-limits.ts';
 import { SERVICE_UNAVAILABLE, formatReply, withText } from './replies.ts';
 import type { SmtpServices } from './services.ts';
 import { SmtpSession } from './session.ts';

@@ -21,7 +21,7 @@ import {
   BAD_SEQUENCE, CANNOT_VRFY, CLOSING, HELP_MESSAGE, LINE_TOO_LONG, NOT_IMPLEMENTED, OK, SERVICE_READY,
   SERVICE_UNAVAILABLE, STARTTLS_REQUIRED, TIMEOUT, READY_TO_START_TLS, formatReply, withText, type SmtpReply,
 } from './replies.ts';
-import type { IpEventLimit } from './ip-limits.ts';
+import type { IpEventLimit } from '../../lib/ip-limits.ts';
 import type { SmtpServices } from './services.ts';
 import type { ListenerMode, SessionState } from './state.ts';
 

@@ -1,6 +1,6 @@
 /** What a command handler may do with its session (session.ts implements it). */
 import type { Logger } from '../../../lib/log.ts';
-import type { IpEventLimit } from '../ip-limits.ts';
+import type { IpEventLimit } from '../../../lib/ip-limits.ts';
 import type { SmtpReply } from '../replies.ts';
 import type { SmtpServices } from '../services.ts';
 import type { ListenerMode, SessionState } from '../state.ts';

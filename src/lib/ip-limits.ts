@@ -5,7 +5,7 @@ export interface IpEventLimit {
 }
 
 /**
- * Per-IP limits for a listener: concurrent connections and new connections
+ * Per-IP limits for a listener (any protocol: SMTP, IMAP, POP3 share these): concurrent connections and new connections
  * per minute. Memory is bounded: at most `maxTracked` addresses are tracked;
  * past that the oldest rate windows are dropped.
  */

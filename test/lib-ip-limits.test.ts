@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { IpLimiter, IpMinuteCounter } from '../src/protocols/smtp/ip-limits.ts';
+import { IpLimiter, IpMinuteCounter } from '../src/lib/ip-limits.ts';
 
 describe('per-IP limits', () => {
   it('IpLimiter: concurrent connections per IP; a release frees a slot once, other IPs are unaffected', () => {
