@@ -32,6 +32,15 @@ describe('per-IP limits', () => {
     assert.ok(l.admit('10.0.0.1').ok);
   });
 
+  it('IpLimiter: limits given as functions are read at every connection (a settings change applies at once)', () => {
+    let max = 1;
+    const l = new IpLimiter({ maxConnectionsPerIp: () => max, maxConnectsPerMinute: () => 0, now: () => 0 });
+    assert.ok(l.admit('10.0.0.1').ok);
+    assert.equal(l.admit('10.0.0.1').ok, false);
+    max = 2;
+    assert.ok(l.admit('10.0.0.1').ok);
+  });
+
   it('IpLimiter: a limit of 0 means none', () => {
     const l = new IpLimiter({ maxConnectionsPerIp: 0, maxConnectsPerMinute: 0, now: () => 0 });
     for (let i = 0; i < 1000; i++) assert.ok(l.admit('10.0.0.1').ok);

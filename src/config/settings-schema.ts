@@ -99,6 +99,10 @@ export const SETTINGS = {
     type: 'integer', default: 100, min: 0, max: 100_000, unit: 'count',
     description: 'Concurrent connections per client IP across all protocols on one node; 0: unlimited. Offices behind NAT need a high value.',
   },
+  'limits.connectionsPerIpPerMinute': {
+    type: 'integer', default: 600, min: 0, max: 1_000_000, unit: 'count',
+    description: 'New connections per client IP per minute on each listener before further ones are refused (SMTP 421 4.3.2); 0: unlimited.',
+  },
   'limits.authFailuresPerIpPerMinute': {
     type: 'integer', default: 10, min: 0, max: 100_000, unit: 'count',
     description: 'Failed logins per client IP per minute before further attempts are refused; 0: no limit.',

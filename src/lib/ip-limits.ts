@@ -11,13 +11,16 @@ export interface IpEventLimit {
  */
 
 export interface IpLimitOptions {
-  maxConnectionsPerIp: number;
-  maxConnectsPerMinute: number;
+  /** Numbers, or functions read at every connection (settings change while running); 0: no limit. */
+  maxConnectionsPerIp: number | (() => number);
+  maxConnectsPerMinute: number | (() => number);
   maxTracked?: number;
   now?: () => number;
 }
 
 export type Admission = { ok: true; release: () => void } | { ok: false; reason: 'too many connections' | 'rate' };
+
+const read = (v: number | (() => number)): number => (typeof v === 'function' ? v() : v);
 
 export class IpLimiter {
   private readonly open = new Map<string, number>();
@@ -43,9 +46,11 @@ export class IpLimiter {
       this.windows.set(ip, w);
     }
     // A limit of 0 means none (the settings say so).
-    if (this.opts.maxConnectsPerMinute > 0 && w.count >= this.opts.maxConnectsPerMinute) return { ok: false, reason: 'rate' };
+    const perMinute = read(this.opts.maxConnectsPerMinute);
+    if (perMinute > 0 && w.count >= perMinute) return { ok: false, reason: 'rate' };
     const n = this.open.get(ip) ?? 0;
-    if (this.opts.maxConnectionsPerIp > 0 && n >= this.opts.maxConnectionsPerIp) return { ok: false, reason: 'too many connections' };
+    const concurrent = read(this.opts.maxConnectionsPerIp);
+    if (concurrent > 0 && n >= concurrent) return { ok: false, reason: 'too many connections' };
     w.count++;
     this.open.set(ip, n + 1);
     let released = false;

@@ -58,7 +58,9 @@ export async function startMailListeners(opts: {
         tls: { cert: opts.tls.cert, key: opts.tls.key },
         services,
         log: opts.log,
-        maxConnectionsPerIp: v['limits.maxConnectionsPerIp'],
+        // Read at every connection: a settings change applies without a restart.
+        maxConnectionsPerIp: () => settings().values['limits.maxConnectionsPerIp'],
+        maxConnectsPerMinutePerIp: () => settings().values['limits.connectionsPerIpPerMinute'],
       });
       opts.onStarted({ proto: kind, address: hostPort(server.address.host, server.address.port), note }, server);
     }

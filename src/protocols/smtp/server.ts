@@ -19,8 +19,8 @@ export interface SmtpServerOptions {
   tls?: { cert: string; key: string } | undefined;
   services: SmtpServices;
   log: Logger;
-  maxConnectionsPerIp?: number;
-  maxConnectsPerMinutePerIp?: number;
+  maxConnectionsPerIp?: number | (() => number);
+  maxConnectsPerMinutePerIp?: number | (() => number);
   maxConnections?: number;
   maxBadCommands?: number;
   idleTimeoutMs?: number;
