@@ -232,27 +232,33 @@ describe('summarizeMessage', () => {
     assertStorable(s, 'sample');
   });
 
-  test('envelope in the shape of IMAP ENVELOPE (RFC 9051 7.5.2)', () => {
+  test('envelope in the raw form of IMAP ENVELOPE (RFC 9051 7.5.2): values as written, addresses as (name adl mailbox host)', () => {
     const e = summarizeMessage(sample).envelope;
     assert.equal(e.date, 'Tue, 1 Jul 2003 10:52:37 +0200', 'date is the raw field');
     assert.equal(e.subject, 'Quarterly report');
-    assert.deepEqual(e.from, [{ name: 'Ivan Petrov', address: 'Ivan.Petrov@Example.RU' }]);
+    assert.deepEqual(e.from, [['Ivan Petrov', null, 'Ivan.Petrov', 'Example.RU']]);
     assert.deepEqual(e.to, [
-      { name: 'Bob', address: 'bob@example.com' },
-      { name: '', address: 'carol@example.com' },
+      ['Bob', null, 'bob', 'example.com'],
+      [null, null, 'carol', 'example.com'],
     ]);
-    assert.deepEqual(e.cc, [{ name: 'Иван Петров', address: 'ivan2@example.ru' }]);
-    assert.deepEqual(e.replyTo, [{ name: '', address: 'replies@example.com' }]);
-    assert.deepEqual(e.sender, [{ name: '', address: 'list@example.com' }]);
-    assert.deepEqual(e.bcc, []);
+    assert.deepEqual(e.cc, [['=?UTF-8?B?0JjQstCw0L0g0J/QtdGC0YDQvtCy?=', null, 'ivan2', 'example.ru']], 'encoded words stay encoded');
+    assert.deepEqual(e.replyTo, [[null, null, 'replies', 'example.com']]);
+    assert.deepEqual(e.sender, [[null, null, 'list', 'example.com']]);
+    assert.equal(e.bcc, null, 'no Bcc: NIL');
     assert.equal(e.inReplyTo, '<parent@mail.example.com>');
     assert.equal(e.messageId, '<abc.123@mail.example.com>', 'envelope keeps the msg-id as written');
+  });
+
+  test('RFC 9051 7.5.2: Sender and Reply-To default to From when absent or empty', () => {
+    const e = summarizeMessage(crlf('From: a@example.com', 'Reply-To:', '', '')).envelope;
+    assert.deepEqual(e.sender, [[null, null, 'a', 'example.com']]);
+    assert.deepEqual(e.replyTo, [[null, null, 'a', 'example.com']]);
   });
 
   test('RFC 2047 B-encoded UTF-8 subject is decoded (RFC 2047 4.1)', () => {
     const s = summarizeMessage(crlf('Subject: =?UTF-8?B?w4lsw6h2ZSDDoCBQYXJpcw==?=', '', ''));
     assert.equal(s.subject, 'Élève à Paris');
-    assert.equal(s.envelope.subject, 'Élève à Paris');
+    assert.equal(s.envelope.subject, '=?UTF-8?B?w4lsw6h2ZSDDoCBQYXJpcw==?=', 'the envelope keeps the encoded word (RFC 9051 7.5.2)');
   });
 
   test('RFC 2047 Q-encoded subject: underscore is space (RFC 2047 4.2)', () => {
@@ -286,26 +292,33 @@ describe('summarizeMessage', () => {
     assert.equal(summarizeMessage(crlf('Subject: Grüße aus München', '', '')).subject, 'Grüße aus München');
   });
 
-  test('from address is lower-cased, display names are decoded (RFC 2047 5(3))', () => {
+  test('from address is lower-cased; the search text has decoded display names (RFC 2047 5(3))', () => {
     const s = summarizeMessage(crlf('From: =?UTF-8?B?0JjQstCw0L0g0J/QtdGC0YDQvtCy?= <IVAN@Example.RU>', '', ''));
     assert.equal(s.fromAddress, 'ivan@example.ru');
-    assert.equal(s.envelope.from[0]?.name, 'Иван Петров');
+    assert.ok(s.searchText.includes('Иван Петров'));
+    assert.equal(s.envelope.from?.[0]?.[0], '=?UTF-8?B?0JjQstCw0L0g0J/QtdGC0YDQvtCy?=');
     const q = summarizeMessage(crlf('From: =?iso-8859-1?Q?Andr=E9?= Pirard <PIRARD@vm1.ulg.ac.be>', '', ''));
-    assert.equal(q.envelope.from[0]?.name, 'André Pirard');
+    assert.ok(q.searchText.includes('André Pirard'));
+    assert.deepEqual(q.envelope.from, [['=?iso-8859-1?Q?Andr=E9?= Pirard', null, 'PIRARD', 'vm1.ulg.ac.be']]);
     assert.equal(q.fromAddress, 'pirard@vm1.ulg.ac.be');
   });
 
   test('quoted display names and bare addresses (RFC 5322 3.4)', () => {
     const s = summarizeMessage(crlf('From: "Doe, John" <John@Example.com>', 'To: plain@example.com', '', ''));
-    assert.deepEqual(s.envelope.from, [{ name: 'Doe, John', address: 'John@Example.com' }]);
+    assert.deepEqual(s.envelope.from, [['Doe, John', null, 'John', 'Example.com']]);
     assert.equal(s.fromAddress, 'john@example.com');
-    assert.deepEqual(s.envelope.to, [{ name: '', address: 'plain@example.com' }]);
+    assert.deepEqual(s.envelope.to, [[null, null, 'plain', 'example.com']]);
   });
 
-  test('group syntax is flattened into its members (RFC 5322 3.4 group)', () => {
+  test('group syntax: start and end markers around the members (RFC 5322 3.4, RFC 9051 7.5.2)', () => {
     const s = summarizeMessage(crlf('To: Team: a@example.com, b@example.com;', 'Cc: undisclosed-recipients:;', '', ''));
-    assert.deepEqual(s.envelope.to.map((a) => a.address), ['a@example.com', 'b@example.com']);
-    assert.deepEqual(s.envelope.cc, []);
+    assert.deepEqual(s.envelope.to, [
+      [null, null, 'Team', null],
+      [null, null, 'a', 'example.com'],
+      [null, null, 'b', 'example.com'],
+      [null, null, null, null],
+    ]);
+    assert.deepEqual(s.envelope.cc, [[null, null, 'undisclosed-recipients', null], [null, null, null, null]]);
   });
 
   test('Message-ID without angle brackets (RFC 5322 3.6.4 msg-id)', () => {
@@ -345,12 +358,12 @@ describe('summarizeMessage', () => {
     assert.deepEqual(s.envelope, {
       date: null,
       subject: null,
-      from: [],
-      sender: [],
-      replyTo: [],
-      to: [],
-      cc: [],
-      bcc: [],
+      from: null,
+      sender: null,
+      replyTo: null,
+      to: null,
+      cc: null,
+      bcc: null,
       inReplyTo: null,
       messageId: null,
     });

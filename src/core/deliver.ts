@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { NotFoundError } from '../lib/errors.ts';
 import type { AccountId, MailboxId, ModSeq, Uid } from '../lib/ids.ts';
-import { summarizeMessage } from '../mail/headers.ts';
+import { summarizeMessage, summarizeParsed } from '../mail/headers.ts';
 import type { Database, Queryable } from '../store/db.ts';
 import { insertMessage, putBlob, type MessageContent, type NewMessage } from '../store/messages.ts';
 import { assembleBlob } from '../store/spool.ts';
@@ -60,7 +60,8 @@ export async function deliverMessage(db: Database, input: DeliveryInput): Promis
   const spooled = !Buffer.isBuffer(m);
   const sha256 = spooled ? m.sha256 : createHash('sha256').update(m).digest();
   const size = spooled ? m.size : m.length;
-  const summary = summarizeMessage(spooled ? m.head : m);
+  // The MIME structure, envelope and search text: parsed once (a spooled message as it was spooled).
+  const summary = spooled ? summarizeParsed(m.parsed) : summarizeMessage(m);
   const headers = input.headers ?? Buffer.alloc(0);
   const internalDate = input.internalDate ?? new Date();
   const noFlags = { seen: false, answered: false, flagged: false, deleted: false, draft: false };

@@ -25,9 +25,15 @@ export function ensureDefaultMailboxes(tx: Queryable, accountId: AccountId): Pro
   );
 }
 
-/** INBOX is case-insensitive (RFC 9051 5.1); every other name is exact. */
+/**
+ * INBOX is case-insensitive (RFC 9051 5.1), also as the first level ("inbox/x"
+ * is "INBOX/x", as mailbox-names.ts normalizeMailboxName stores it); every
+ * other name is exact.
+ */
 export function canonicalMailboxName(name: string): string {
-  return name.toUpperCase() === 'INBOX' ? 'INBOX' : name;
+  const slash = name.indexOf('/');
+  const first = slash < 0 ? name : name.slice(0, slash);
+  return first.toUpperCase() === 'INBOX' ? 'INBOX' + name.slice(first.length) : name;
 }
 
 export function listMailboxes(ctx: CoreContext, accountId: AccountId): Promise<Mailbox[]> {

@@ -1,11 +1,14 @@
 /**
  * Receiving a message without holding it in memory: bytes are written to the
  * database spool in chunks as they arrive (store/spool.ts), the SHA-256 is
- * computed on the way, and only the head (for parsing headers) stays in
- * memory. deliverMessage() then assembles the blob in the database.
+ * computed and the MIME structure parsed on the way (each chunk is fed to the
+ * streaming parser as it is written, so nothing is read back for it), and
+ * only the head (for verifying headers) stays in memory. deliverMessage()
+ * then assembles the blob in the database.
  */
 import { createHash, randomUUID, type Hash } from 'node:crypto';
-import { MAX_HEADER_BYTES } from '../mail/headers.ts';
+import { MAX_HEADER_BYTES, messageParser } from '../mail/headers.ts';
+import type { MimeStructureParser, ParsedMessage } from '../mail/mime-structure.ts';
 import type { Database, Queryable } from '../store/db.ts';
 import { deleteSpool, insertSpoolChunk, purgeStaleSpool, readSpoolChunk, replaceSpoolChunk } from '../store/spool.ts';
 
@@ -15,8 +18,10 @@ export interface SpooledMessage {
   spoolId: string;
   size: number;
   sha256: Buffer;
-  /** The first MAX_HEADER_BYTES of the message: enough for the header summary and the search text. */
+  /** The first MAX_HEADER_BYTES of the message: its header section, for verification (DKIM, ARC) and edits. */
   head: Buffer;
+  /** The message's MIME structure, envelope and search text, parsed as it was spooled (headers.ts summarizeParsed). */
+  parsed: ParsedMessage;
 }
 
 export class MessageSpool {
@@ -26,6 +31,8 @@ export class MessageSpool {
   private pendingBytes = 0;
   private headParts: Buffer[] = [];
   private headBytes = 0;
+  /** Fed each chunk as it goes to the database; a message that stays in memory is parsed by the deliverer instead. */
+  private parser: MimeStructureParser | undefined;
   private seq = 0;
   private written = 0;
   private size = 0;
@@ -59,6 +66,7 @@ export class MessageSpool {
     const chunk = Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
+    (this.parser ??= messageParser()).push(chunk);
     await insertSpoolChunk(this.db, this.spoolId, this.seq++, chunk);
     this.written += chunk.length;
   }
@@ -78,7 +86,9 @@ export class MessageSpool {
     await this.flush();
     const head = Buffer.concat(this.headParts, this.headBytes);
     this.headParts = [];
-    return { spoolId: this.spoolId, size: this.size, sha256: this.hash.digest(), head };
+    const parsed = this.parser!.finish();
+    this.parser = undefined;
+    return { spoolId: this.spoolId, size: this.size, sha256: this.hash.digest(), head, parsed };
   }
 
   /** Drops what was written (the transaction failed or was reset). */
@@ -86,6 +96,7 @@ export class MessageSpool {
     this.pending = [];
     this.pendingBytes = 0;
     this.headParts = [];
+    this.parser = undefined;
     if (this.seq > 0) await deleteSpool(this.db, this.spoolId);
   }
 }
@@ -122,7 +133,8 @@ export async function* readSpooledMessage(db: Queryable, msg: Pick<SpooledMessag
  * holding those octets are rewritten in one transaction (chunk 0 gets the
  * replacement, so chunks may now be of any size, even empty); then the
  * message is read back once for its new SHA-256 (the blob's identity, see
- * store/spool.ts assembleBlob) and head. The spool id stays the same.
+ * store/spool.ts assembleBlob), head and MIME structure (its offsets moved).
+ * The spool id stays the same.
  */
 export async function replaceSpooledPrefix(db: Database, msg: SpooledMessage, length: number, replacement: Buffer): Promise<SpooledMessage> {
   if (!Number.isSafeInteger(length) || length < 0 || length > msg.head.length) throw new RangeError(`cannot replace ${length} octets of the head`);
@@ -138,17 +150,19 @@ export async function replaceSpooledPrefix(db: Database, msg: SpooledMessage, le
   });
   const size = msg.size - length + replacement.length;
   const hash = createHash('sha256');
+  const parser = messageParser();
   const headParts: Buffer[] = [];
   let headBytes = 0;
   for await (const chunk of readSpooledMessage(db, { spoolId: msg.spoolId, size })) {
     hash.update(chunk);
+    parser.push(chunk);
     if (headBytes < MAX_HEADER_BYTES) {
       const take = Buffer.from(chunk.subarray(0, MAX_HEADER_BYTES - headBytes)); // a copy: not the whole chunk kept
       headParts.push(take);
       headBytes += take.length;
     }
   }
-  return { spoolId: msg.spoolId, size, sha256: hash.digest(), head: Buffer.concat(headParts, headBytes) };
+  return { spoolId: msg.spoolId, size, sha256: hash.digest(), head: Buffer.concat(headParts, headBytes), parsed: parser.finish() };
 }
 
 /** Spool rows older than this belong to sessions that died mid-message. */

@@ -29,6 +29,16 @@ export class InUseError extends TeguError {
   override readonly name = 'InUseError';
 }
 
+/** A special-use attribute (RFC 6154) this server cannot give a mailbox (IMAP: NO [USEATTR], RFC 6154 5.3). */
+export class SpecialUseError extends TeguError {
+  override readonly name = 'SpecialUseError';
+}
+
+/** The operation would take the account over its storage quota (IMAP: NO [OVERQUOTA], RFC 9208 4.3). */
+export class QuotaExceededError extends TeguError {
+  override readonly name = 'QuotaExceededError';
+}
+
 /** The database schema is newer than this binary knows: refuse to run. */
 export class SchemaTooNewError extends TeguError {
   override readonly name = 'SchemaTooNewError';

@@ -1,12 +1,17 @@
 /**
  * RFC 5322 header section: split, unfold, and the summary TEGU caches per
- * message (subject, sender, Message-ID, date, envelope fields, search text).
- * Bounded: only the first MAX_HEADER_BYTES are looked at, whatever arrives.
+ * message (subject, sender, Message-ID, date, IMAP envelope, MIME structure,
+ * search text), all from one streaming pass of the MIME parser
+ * (mime-structure.ts). Bounded: only the first MAX_HEADER_BYTES of the header
+ * are looked at, whatever arrives.
  */
 import { addressParser, decodeWords } from 'postal-mime';
+import { envelopeToJson, structureToJson, type StoredEnvelope } from './mime-json.ts';
+import { fieldValue } from './mime-header.ts';
+import { MAX_MESSAGE_HEADER_BYTES, MimeStructureParser, type ParsedMessage } from './mime-structure.ts';
 
-export const MAX_HEADER_BYTES = 256 * 1024;
-/** How much of the body goes into the full-text index at most. */
+export const MAX_HEADER_BYTES = MAX_MESSAGE_HEADER_BYTES;
+/** How much decoded body text (text/plain and text/html parts, UTF-8 octets) goes into the full-text index at most. */
 export const MAX_SEARCH_BODY_BYTES = 64 * 1024;
 
 export interface HeaderField {
@@ -66,25 +71,6 @@ export function headerValue(block: HeaderBlock, name: string): string | undefine
   return block.fields.find((f) => f.name.toLowerCase() === lower)?.value;
 }
 
-export interface EnvelopeAddress {
-  name: string;
-  address: string;
-}
-
-/** Parsed header fields in the shape IMAP ENVELOPE (RFC 9051 7.5.2) needs; strings decoded. */
-export interface Envelope {
-  date: string | null;
-  subject: string | null;
-  from: EnvelopeAddress[];
-  sender: EnvelopeAddress[];
-  replyTo: EnvelopeAddress[];
-  to: EnvelopeAddress[];
-  cc: EnvelopeAddress[];
-  bcc: EnvelopeAddress[];
-  inReplyTo: string | null;
-  messageId: string | null;
-}
-
 /**
  * PostgreSQL refuses NUL in text and jsonb, so no summary string may carry one,
  * whether it came raw in the header or out of an encoded word (=?utf-8?q?=00?=).
@@ -93,7 +79,8 @@ function noNul(s: string): string {
   return s.replace(/\u0000/g, '');
 }
 
-function addresses(value: string | undefined): EnvelopeAddress[] {
+/** Display names (decoded, RFC 2047) and addresses of an address list, for the search text. */
+function addresses(value: string | undefined): { name: string; address: string }[] {
   if (!value) return [];
   try {
     return addressParser(value, { flatten: true }).map((a) => ({ name: noNul(a.name), address: noNul(a.address ?? '') }));
@@ -109,47 +96,46 @@ function stripAngles(v: string | undefined): string | null {
 }
 
 export interface MessageSummary {
+  /** Decoded subject (RFC 2047), "" when absent. */
   subject: string;
   fromAddress: string;
   messageId: string | null;
   sentAt: Date | null;
-  envelope: Envelope;
+  /** IMAP ENVELOPE in raw form (messages.envelope; see mime-json.ts). */
+  envelope: StoredEnvelope;
+  /** The MIME tree with offsets into the message (messages.bodystructure; see mime-json.ts). */
+  bodystructure: unknown;
   searchText: string;
 }
 
+/** A parser for a message arriving in pieces, collecting what summarizeParsed() needs. */
+export function messageParser(): MimeStructureParser {
+  return new MimeStructureParser({ textBudget: MAX_SEARCH_BODY_BYTES });
+}
+
+/** The summary of a message in memory: one parse. */
 export function summarizeMessage(raw: Buffer): MessageSummary {
-  const block = parseHeaderBlock(raw);
-  const get = (n: string): string | undefined => {
-    const v = headerValue(block, n);
-    return v === undefined ? undefined : noNul(v);
-  };
+  const parser = messageParser();
+  parser.push(raw);
+  return summarizeParsed(parser.finish());
+}
+
+/** The summary from a parse (of a message in memory, or fed piece by piece as it was spooled). */
+export function summarizeParsed(parsed: ParsedMessage): MessageSummary {
+  const get = (n: string): string | undefined => fieldValue(parsed.header, n);
   const rawSubject = get('subject');
   const subject = rawSubject === undefined ? '' : noNul(decodeWords(rawSubject));
   const from = addresses(get('from'));
   const date = get('date');
   const parsedDate = date ? new Date(date) : null;
-  const envelope: Envelope = {
-    date: date ?? null,
-    subject: rawSubject === undefined ? null : subject,
-    from,
-    sender: addresses(get('sender')),
-    replyTo: addresses(get('reply-to')),
-    to: addresses(get('to')),
-    cc: addresses(get('cc')),
-    bcc: addresses(get('bcc')),
-    inReplyTo: get('in-reply-to') ?? null,
-    messageId: get('message-id') ?? null,
-  };
-  const people = [...from, ...envelope.to, ...envelope.cc].map((a) => `${a.name} ${a.address}`).join(' ');
-  // A first approximation of the text: the leading body bytes as UTF-8. The
-  // MIME-aware extraction (decoded text parts) replaces this with the IMAP work.
-  const body = raw.subarray(block.bodyOffset, block.bodyOffset + MAX_SEARCH_BODY_BYTES).toString('utf8');
+  const people = [...from, ...addresses(get('to')), ...addresses(get('cc'))].map((a) => `${a.name} ${a.address}`).join(' ');
   return {
     subject,
     fromAddress: (from[0]?.address ?? '').toLowerCase(),
     messageId: stripAngles(get('message-id')),
     sentAt: parsedDate && !Number.isNaN(parsedDate.getTime()) ? parsedDate : null,
-    envelope,
-    searchText: `${subject} ${people} ${body}`.replace(/\u0000/g, ''),
+    envelope: envelopeToJson(parsed.envelope),
+    bodystructure: structureToJson(parsed.root),
+    searchText: `${subject} ${people} ${parsed.bodyText}`, // none of them holds a NUL
   };
 }

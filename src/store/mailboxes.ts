@@ -15,7 +15,9 @@ export interface MailboxRow {
   subscribed: boolean;
 }
 
-const COLS = 'id, account_id, name, uidvalidity, uid_next, highest_modseq, special_use, subscribed';
+// subscribed: a row in subscriptions (migration 0005), which may also name mailboxes that do not exist.
+const COLS = `id, account_id, name, uidvalidity, uid_next, highest_modseq, special_use,
+  EXISTS (SELECT 1 FROM subscriptions s WHERE s.account_id = mailboxes.account_id AND s.name = mailboxes.name) AS subscribed`;
 const mailboxOf = (r: Record<string, unknown>): MailboxRow => ({
   id: Number(r.id) as MailboxId,
   accountId: Number(r.account_id) as AccountId,
@@ -39,8 +41,14 @@ export async function insertMailboxes(q: Queryable, boxes: readonly NewMailbox[]
   let created = 0;
   for (const b of boxes) {
     const rows = await q.query(
-      `INSERT INTO mailboxes(account_id, name, special_use, subscribed) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (account_id, name) DO NOTHING RETURNING id`,
+      `WITH mb AS (
+         INSERT INTO mailboxes(account_id, name, special_use) VALUES ($1, $2, $3)
+         ON CONFLICT (account_id, name) DO NOTHING RETURNING account_id, name
+       ), sub AS (
+         INSERT INTO subscriptions(account_id, name) SELECT account_id, name FROM mb WHERE $4::boolean
+         ON CONFLICT DO NOTHING
+       )
+       SELECT name FROM mb`,
       [b.accountId, b.name, b.specialUse, b.subscribed],
     );
     created += rows.length;

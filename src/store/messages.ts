@@ -8,7 +8,8 @@ import type { Queryable } from './db.ts';
  * a concurrent insert of the same content wait and return the one row.
  */
 export async function putBlob(tx: Queryable, sha256: Buffer, data: Buffer): Promise<BlobId> {
-  const found = await tx.query<{ id: string }>('SELECT id FROM blobs WHERE sha256 = $1', [sha256]);
+  // FOR KEY SHARE: the row stays ours until commit, so the blob collector (blob-gc.ts) skips it.
+  const found = await tx.query<{ id: string }>('SELECT id FROM blobs WHERE sha256 = $1 FOR KEY SHARE', [sha256]);
   if (found[0]) return Number(found[0].id) as BlobId;
   const rows = await tx.query<{ id: string }>(
     `INSERT INTO blobs(sha256, size, data) VALUES ($1, $2, $3)
@@ -49,7 +50,10 @@ export interface NewMessage {
   fromAddress: string;
   messageId: string | null;
   sentAt: Date | null;
+  /** IMAP ENVELOPE, raw form (mail/mime-json.ts; shape in migration 0004). */
   envelope: unknown;
+  /** MIME tree with offsets into the blob (mail/mime-json.ts; shape in migration 0004). */
+  bodystructure: unknown;
   /** Text for the full-text index (headers and text parts), already bounded in size. */
   searchText: string;
 }
@@ -94,16 +98,16 @@ export async function insertMessage(q: Queryable, m: NewMessage): Promise<Insert
     `WITH alloc AS (
        UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1,
                             message_count = message_count + 1, total_size = total_size + length($5::bytea) + $3::int
-        WHERE ${byName ? 'account_id = $1 AND name = $19' : 'id = $1'}
+        WHERE ${byName ? 'account_id = $1 AND name = $20' : 'id = $1'}
         RETURNING id, uid_next - 1 AS uid, highest_modseq AS modseq
      ), blob AS (
        ${blob}
      ), msg AS (
        INSERT INTO messages(mailbox_id, uid, modseq, blob_id, header_prefix, size, internal_date,
                             seen, answered, flagged, deleted, draft, keywords,
-                            subject, from_address, message_id, sent_at, envelope)
+                            subject, from_address, message_id, sent_at, envelope, bodystructure)
        SELECT alloc.id, alloc.uid, alloc.modseq, blob.id, $5::bytea, length($5::bytea) + $3::int, $6, $7, $8, $9, $10, $11, $12::text[],
-              $13, $14, $15, $16, $17::text::jsonb
+              $13, $14, $15, $16, $17::text::jsonb, $19::text::jsonb
          FROM alloc, blob
        RETURNING id, mailbox_id, uid, modseq
      ), chg AS (
@@ -117,7 +121,7 @@ export async function insertMessage(q: Queryable, m: NewMessage): Promise<Insert
       byName ? byName.accountId : m.mailbox, ...content, m.headerPrefix, m.internalDate,
       m.flags.seen, m.flags.answered, m.flags.flagged, m.flags.deleted, m.flags.draft, [...m.keywords],
       m.subject, m.fromAddress, m.messageId, m.sentAt, JSON.stringify(m.envelope), m.searchText,
-      ...(byName ? [byName.name] : []),
+      m.bodystructure == null ? null : JSON.stringify(m.bodystructure), ...(byName ? [byName.name] : []),
     ],
   );
   const r = rows[0];
@@ -175,7 +179,12 @@ export async function listMessages(q: Queryable, mailboxId: MailboxId): Promise<
   }));
 }
 
-/** The change journal of a mailbox after a modseq (for sync; tests read it too). */
+/**
+ * The change journal of a mailbox after a modseq (tests read it). The journal
+ * is pruned (journal-prune.ts: 'append'/'flags' rows after a day, tombstones
+ * later), so for resynchronisation use mailbox-sync.ts: flagsChunk (changed
+ * messages by messages.modseq) and vanishedSince (tombstones, with the floor).
+ */
 export async function changesSince(
   q: Queryable,
   mailboxId: MailboxId,

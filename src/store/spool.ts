@@ -38,7 +38,8 @@ export async function purgeStaleSpool(q: Queryable, hours: number): Promise<numb
  * The spool rows are deleted in the same transaction.
  */
 export async function assembleBlob(tx: Queryable, spoolId: string, sha256: Buffer, size: number): Promise<BlobId> {
-  const found = await tx.query<{ id: string }>('SELECT id FROM blobs WHERE sha256 = $1', [sha256]);
+  // FOR KEY SHARE: the row stays ours until commit, so the blob collector (blob-gc.ts) skips it.
+  const found = await tx.query<{ id: string }>('SELECT id FROM blobs WHERE sha256 = $1 FOR KEY SHARE', [sha256]);
   let id = found[0]?.id;
   if (id === undefined) {
     // HAVING: the chunks must add up to the size the receiver counted, or nothing is stored.
