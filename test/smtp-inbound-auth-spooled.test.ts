@@ -279,9 +279,10 @@ for (const engine of engines()) {
       // arrives as 2 MB of hex), mailauth's state. Not the message, and not growing with what was read.
       assert.ok(late - baseline < 8 * SPOOL_CHUNK_BYTES, `retained ${mb(late - baseline)} MB`);
       assert.ok(late - early < 1.5 * MB, `retained grew by ${mb(late - early)} MB from 4 MB to 20 MB read`);
-      // The process's RSS (embedded: PGlite's heap included) grows by a few MB (measured 1-13), not by the
-      // message; the bound leaves room for garbage collected late on a loaded machine.
-      assert.ok(peakRss - rss0 < 24 * MB, `RSS +${mb(peakRss - rss0)} MB`);
+      // The process's RSS (embedded: PGlite's heap included) grows by a few MB on a quiet machine (measured
+      // 1-13), by up to ~40 when garbage is collected late under load: RSS counts garbage, so what is HELD
+      // is asserted above (after GC); this only catches copies of the whole message piling up.
+      assert.ok(peakRss - rss0 < 96 * MB, `RSS +${mb(peakRss - rss0)} MB`);
       // heap + buffers peaks with garbage not collected yet (chunks already hashed, mailauth's copies of
       // each piece): a guard only.
       assert.ok(peak - baseline < 64 * MB, `heap + buffers peak +${mb(peak - baseline)} MB`);

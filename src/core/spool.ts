@@ -10,7 +10,7 @@ import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { MAX_HEADER_BYTES, messageParser } from '../mail/headers.ts';
 import type { MimeStructureParser, ParsedMessage } from '../mail/mime-structure.ts';
 import type { Database, Queryable } from '../store/db.ts';
-import { deleteSpool, insertSpoolChunk, purgeStaleSpool, readSpoolChunk, replaceSpoolChunk } from '../store/spool.ts';
+import { deleteSpool, insertSpoolChunk, readSpoolChunk, replaceSpoolChunk } from '../store/spool.ts';
 
 export const SPOOL_CHUNK_BYTES = 1024 * 1024;
 
@@ -167,17 +167,3 @@ export async function replaceSpooledPrefix(db: Database, msg: SpooledMessage, le
 
 /** Spool rows older than this belong to sessions that died mid-message. */
 export const STALE_SPOOL_HOURS = 24;
-
-/**
- * Removes stale spool rows now and then every hour. Every node may run it:
- * the DELETE is idempotent. Returns a stop function.
- */
-export function startSpoolJanitor(db: Database, onError: (err: unknown) => void): () => void {
-  const run = (): void => {
-    purgeStaleSpool(db, STALE_SPOOL_HOURS).catch(onError);
-  };
-  run();
-  const timer = setInterval(run, 3_600_000);
-  timer.unref();
-  return () => clearInterval(timer);
-}

@@ -10,7 +10,7 @@ import { LISTENER_KINDS, parseListenAddress } from '../../config/bootstrap.ts';
 import { ensureTlsMaterial, type TlsMaterial } from '../../config/tls.ts';
 import { registerNode } from '../../core/nodes.ts';
 import { startSearchIndexer } from '../../core/search-indexer.ts';
-import { startSpoolJanitor } from '../../core/spool.ts';
+import { startJanitor } from '../../core/janitor.ts';
 import { loadSettings, SETTINGS_CHANNEL, type SettingsSnapshot } from '../../core/settings.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
 import type { Database } from '../../store/db.ts';
@@ -24,6 +24,7 @@ import { writeLine } from '../output.ts';
 import type { Command, Invocation } from '../types.ts';
 import { VERSION } from '../version.ts';
 import { bannerJson, bannerLines, hostPort, type StartedListener } from './serve-banner.ts';
+import { startImapListeners } from './serve-imap.ts';
 import { startMailListeners } from './serve-mail.ts';
 
 /** After the first signal, how long a clean stop may take before we give up. */
@@ -68,7 +69,7 @@ interface Running {
 }
 
 /** Listener kinds that exist; the others are only logged as not implemented yet. */
-const BUILT = new Set<string>(['http', 'smtp', 'submission', 'submissions', 'lmtp']);
+const BUILT = new Set<string>(['http', 'smtp', 'submission', 'submissions', 'lmtp', 'imap', 'imaps']);
 
 async function startListeners(
   db: Database,
@@ -105,6 +106,18 @@ async function startListeners(
       state.cleanups.push({ what: `${listener.proto} listener`, run: () => server.close() });
       state.listeners.push(listener);
     },
+  });
+  await startImapListeners({
+    db,
+    config: inv.config,
+    tls,
+    settings,
+    log,
+    onStarted: (listener, server) => {
+      state.cleanups.push({ what: `${listener.proto} listener`, run: () => server.close() });
+      state.listeners.push(listener);
+    },
+    onCleanup: (what, run) => state.cleanups.push({ what, run }),
   });
   // Protocol servers start here as they are built; until then say so in the log.
   for (const kind of LISTENER_KINDS) {
@@ -146,8 +159,8 @@ async function start(db: Database, state: Running, inv: Invocation, log: Logger)
     (err) => log.warn({ err }, 'node heartbeat failed'),
   );
   state.cleanups.push({ what: 'node registration', run: () => registration.stop() });
-  const stopJanitor = startSpoolJanitor(db, (err) => log.warn({ err }, 'spool cleanup failed'));
-  state.cleanups.push({ what: 'spool janitor', run: async () => stopJanitor() });
+  const stopJanitor = startJanitor(db, (job, err) => log.warn({ err, job }, 'housekeeping failed'));
+  state.cleanups.push({ what: 'janitor', run: stopJanitor });
   const indexer = await startSearchIndexer(db, (err) => log.warn({ err }, 'search indexing failed'));
   state.cleanups.push({ what: 'search indexer', run: () => indexer.stop() });
   state.ready = true;

@@ -1,0 +1,49 @@
+/**
+ * The CAPABILITY list (RFC 9051 6.1.1, 7.2.2): only what works in this
+ * build. It depends on the connection: before login it offers STARTTLS and
+ * the login methods, or LOGINDISABLED without TLS (RFC 9051 6.2.3, 11.1);
+ * after login those go (RFC 9051 7.2.2: the list may change after STARTTLS
+ * and login, and is sent again in the OK of LOGIN/AUTHENTICATE).
+ *
+ * Not announced yet, because their commands come in the next increments
+ * (docs/imap.md): UIDPLUS (APPENDUID is sent, COPYUID and UID EXPUNGE need
+ * SELECT), UNSELECT, MOVE, CONDSTORE, QRESYNC, ESEARCH, SEARCHRES, BINARY,
+ * WITHIN, OBJECTID, CREATE-SPECIAL-USE.
+ */
+export interface CapabilityContext {
+  /** The connection is encrypted (after STARTTLS, or implicit TLS). */
+  tls: boolean;
+  /** STARTTLS can be offered (TLS material is configured and not encrypted yet). */
+  startTls: boolean;
+  authenticated: boolean;
+  /** auth.allowPlaintext: passwords may travel without TLS. */
+  allowPlaintextAuth: boolean;
+  /** APPENDLIMIT (RFC 7889 2). */
+  appendLimit: number;
+}
+
+/** The capabilities, IMAP4rev2 first (RFC 9051 7.2.2: both revisions when the server speaks both, Appendix A). */
+export function capabilityList(c: CapabilityContext): string[] {
+  const caps = ['IMAP4rev2', 'IMAP4rev1'];
+  if (!c.authenticated) {
+    if (c.startTls) caps.push('STARTTLS');
+    if (c.tls || c.allowPlaintextAuth) caps.push('AUTH=PLAIN', 'SASL-IR');
+    else caps.push('LOGINDISABLED');
+  }
+  caps.push(
+    'LITERAL-', // RFC 7888 5 (part of IMAP4rev2): {n+} up to 4096 octets
+    'ENABLE', // RFC 5161
+    'ID', // RFC 2971
+    'IDLE', // RFC 2177
+    'NAMESPACE', // RFC 2342
+    'CHILDREN', // RFC 3348
+    'LIST-EXTENDED', // RFC 5258
+    'LIST-STATUS', // RFC 5819
+    'SPECIAL-USE', // RFC 6154
+    'STATUS=SIZE', // RFC 8438
+    'MULTIAPPEND', // RFC 3502
+    `APPENDLIMIT=${c.appendLimit}`, // RFC 7889
+    'UTF8=ACCEPT', // RFC 6855
+  );
+  return caps;
+}

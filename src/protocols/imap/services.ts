@@ -1,0 +1,50 @@
+/**
+ * What the IMAP server needs from the rest of TEGU, as one narrow interface
+ * built by the composition root (core/imap-services.ts plus the limits from
+ * the settings, in cli/commands/serve-imap.ts). The protocol never sees the
+ * database; every operation is scoped to the logged-in account.
+ */
+import type { AppendedMessages, MailboxStatus, TreeEntry, UploadedMessage } from '../../core/imap-services.ts';
+import type { MailboxChangeListener } from '../../core/mailbox-change-feed.ts';
+import type { QuotaSubject } from '../../core/quota.ts';
+import type { SpooledMessage } from '../../core/spool.ts';
+import type { DirectoryAccount } from '../../directory/types.ts';
+import type { AccountId, MailboxId, UidValidity } from '../../lib/ids.ts';
+
+export type { AppendedMessages, MailboxStatus, TreeEntry, UploadedMessage };
+
+export interface ImapLimits {
+  /** APPENDLIMIT (RFC 7889): the largest message APPEND accepts, in octets (imap.maxLiteralBytes). */
+  appendLimit: number;
+  /** LOGIN and AUTHENTICATE PLAIN without TLS (auth.allowPlaintext; off: LOGINDISABLED, RFC 9051 6.2.3). */
+  allowPlaintextAuth: boolean;
+  /** Failed logins per client IP per minute before further attempts are refused unchecked; 0: no limit. */
+  authFailuresPerIpPerMinute: number;
+  /** Autologout after this much inactivity once logged in (imap.idleTimeoutSeconds, at least 30 min: RFC 9051 5.4). */
+  idleTimeoutSeconds: number;
+}
+
+/** An uploaded message being received: in memory while small, spooled in the database above that. */
+export interface UploadSink {
+  write(data: Buffer): Promise<void>;
+  finish(): Promise<Buffer | SpooledMessage>;
+  discard(): Promise<void>;
+}
+
+export interface ImapServices {
+  /** Read at each use, so settings changes apply to new commands at once. */
+  limits(): ImapLimits;
+  authenticate(login: string, secret: string): Promise<DirectoryAccount | undefined>;
+  /** The account's mailbox tree (every mailbox, subscribed name and their superiors), sorted by name. */
+  mailboxTree(accountId: AccountId): Promise<TreeEntry[]>;
+  /** STATUS of the account's mailboxes among `ids`; `counts`: UNSEEN, DELETED and RECENT too (they count rows). */
+  mailboxStatuses(accountId: AccountId, ids: readonly MailboxId[], opts: { counts: boolean }): Promise<MailboxStatus[]>;
+  findMailbox(accountId: AccountId, name: string): Promise<{ id: MailboxId; uidValidity: UidValidity } | undefined>;
+  /** Would `incomingBytes` more take the account over its storage quota (RFC 9208)? */
+  exceedsQuota(account: QuotaSubject, incomingBytes: number): Promise<boolean>;
+  openUpload(): UploadSink;
+  /** APPEND / MULTIAPPEND, all or none; resolves after COMMIT. NotFoundError: no such mailbox. */
+  appendMessages(account: DirectoryAccount, mailboxName: string, uploads: readonly UploadedMessage[]): Promise<AppendedMessages>;
+  /** Hints about changes of one mailbox (a wake-up only: re-read the journal); returns the unsubscribe function. */
+  watchMailbox(mailboxId: MailboxId, listener: MailboxChangeListener): () => void;
+}
