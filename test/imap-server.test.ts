@@ -275,7 +275,8 @@ print(json.dumps(out))
       c.write('\r\n');
       assert.match(await c.line(), /^\* BAD /);
       assert.match((await c.command('c', 'NOOP')).done, /^c OK /);
-      assert.match((await c.command('d', 'SELECT INBOX')).done, /^d BAD SELECT is not implemented yet/);
+      assert.match((await c.command('d', 'SELECT INBOX')).done, /^d OK \[READ-WRITE\] /);
+      assert.match((await c.command('e', 'SEARCH ALL')).done, /^e BAD SEARCH is not implemented yet/);
       c.close();
     });
 

@@ -9,17 +9,49 @@
  */
 import { NotFoundError } from '../lib/errors.ts';
 import type { AccountId, MailboxId, UidValidity } from '../lib/ids.ts';
+import { expandUidRanges } from '../lib/uid-ranges.ts';
 import type { Directory, DirectoryAccount } from '../directory/types.ts';
 import type { Database } from '../store/db.ts';
 import { appendMessages, findAccountMailbox, type AppendedMessages, type UploadedMessage } from './append-batch.ts';
 import type { CoreContext } from './context.ts';
 import type { MailboxChangeListener, MailboxWatcher } from './mailbox-change-feed.ts';
-import { mailboxStatuses, type MailboxStatus } from './mailbox-sync.ts';
-import { listMailboxTree, type TreeEntry } from './mailbox-tree.ts';
+import { copyMessages, moveMessages, type CopyResult } from './copy-move.ts';
+import { expungeMessages, type ExpungeResult } from './expunge.ts';
+import { iterateFlags, mailboxStatuses, selectMailbox, vanishedSince, type MailboxStatus, type MailboxView } from './mailbox-sync.ts';
+import { fetchMessages, messageStructure, readMessage, type FetchedMessage, type MessageStructure } from './message-fetch.ts';
+import { storeFlags, type FlagState, type StoreFlagsInput, type StoreFlagsResult } from './message-flags.ts';
+import {
+  createMailbox, deleteMailbox, listMailboxTree, renameMailbox, subscribe, unsubscribe, type CreatedMailbox, type RenameResult, type TreeEntry,
+} from './mailbox-tree.ts';
 import { checkQuota, limitedAccounts, type QuotaSubject } from './quota.ts';
 import { MessageSpool } from './spool.ts';
 
-export type { AppendedMessages, MailboxStatus, TreeEntry, UploadedMessage };
+export type {
+  AppendedMessages,
+  CopyResult,
+  CreatedMailbox,
+  ExpungeResult,
+  FetchedMessage,
+  FlagState,
+  MailboxStatus,
+  MailboxView,
+  MessageStructure,
+  RenameResult,
+  StoreFlagsInput,
+  StoreFlagsResult,
+  TreeEntry,
+  UploadedMessage,
+};
+
+/** What changed in a mailbox since a modseq (the selected state's notifications, RFC 9051 7). */
+export interface MailboxChanges {
+  /** The mailbox's highest modseq when the expunges were read: the session's next `since`. */
+  highestModseq: bigint;
+  /** UIDs expunged since (a superset when the tombstones are older: intersect with the known UIDs). */
+  vanished: Uint32Array;
+  /** Messages (new or with changed flags) with a modseq above `since`, ascending by UID. */
+  changed: FlagState[];
+}
 
 export interface ImapCoreServices {
   authenticate(login: string, secret: string): Promise<DirectoryAccount | undefined>;
@@ -29,6 +61,16 @@ export interface ImapCoreServices {
   mailboxStatuses(accountId: AccountId, ids: readonly MailboxId[], opts: { counts: boolean }): Promise<MailboxStatus[]>;
   /** The account's mailbox of that name, or undefined. */
   findMailbox(accountId: AccountId, name: string): Promise<{ id: MailboxId; uidValidity: UidValidity } | undefined>;
+  /** CREATE (+ USE, RFC 6154) in the account (core/mailbox-tree.ts): AlreadyExistsError, SpecialUseError, InvalidInputError. */
+  createMailbox(account: DirectoryAccount, name: string, specialUse: string | null): Promise<CreatedMailbox>;
+  /** DELETE: NotFoundError (also for a name that only has inferiors), InvalidInputError for INBOX. */
+  deleteMailbox(account: DirectoryAccount, name: string): Promise<{ id: MailboxId; name: string }>;
+  /** RENAME with inferiors; INBOX moves its messages to a new mailbox. NotFoundError, AlreadyExistsError, InvalidInputError. */
+  renameMailbox(account: DirectoryAccount, from: string, to: string): Promise<RenameResult>;
+  /** SUBSCRIBE any valid name (idempotent). */
+  subscribe(account: DirectoryAccount, name: string): Promise<void>;
+  /** UNSUBSCRIBE; false when the name was not subscribed. */
+  unsubscribe(account: DirectoryAccount, name: string): Promise<boolean>;
   /** Would `incomingBytes` more take the account over its storage quota (RFC 9208)? */
   exceedsQuota(account: QuotaSubject, incomingBytes: number): Promise<boolean>;
   /** A sink for one uploaded message: in memory while small, spooled in the database above 1 MiB. */
@@ -36,6 +78,24 @@ export interface ImapCoreServices {
   /** APPEND / MULTIAPPEND: all or none, resolved after COMMIT (core/append-batch.ts). */
   appendMessages(account: DirectoryAccount, mailboxName: string, uploads: readonly UploadedMessage[]): Promise<AppendedMessages>;
   watchMailbox(mailboxId: MailboxId, listener: MailboxChangeListener): () => void;
+  /** SELECT/EXAMINE snapshot (core/mailbox-sync.ts); `claimRecent` for a rev1 read-write SELECT. NotFoundError: not the account's. */
+  selectMailbox(accountId: AccountId, mailboxId: MailboxId, opts: { claimRecent: boolean }): Promise<MailboxView>;
+  /** Expunges and flag changes / new messages since `since`. */
+  mailboxChanges(accountId: AccountId, mailboxId: MailboxId, since: bigint): Promise<MailboxChanges>;
+  /** EXPUNGE / CLOSE: removes the \Deleted messages (among `uids` when given). */
+  expunge(accountId: AccountId, mailboxId: MailboxId, uids: readonly { first: number; last: number }[] | null): Promise<ExpungeResult>;
+  /** FETCH FLAGS of UID ranges in chunks (one indexed query each). */
+  iterateFlags(accountId: AccountId, mailboxId: MailboxId, uids: readonly { first: number; last: number }[]): AsyncIterable<FlagState[]>;
+  /** FETCH rows (no content) of ascending UIDs; keep batches small. */
+  fetchMessages(accountId: AccountId, mailboxId: MailboxId, uids: readonly number[]): Promise<FetchedMessage[]>;
+  /** Octets [start, end) of a fetched message, in chunks of at most 1 MiB. */
+  readMessage(m: FetchedMessage, start: number, end: number): AsyncIterable<Buffer>;
+  /** Envelope and MIME tree (stored, or parsed when not computed at delivery). */
+  messageStructure(m: FetchedMessage): Promise<MessageStructure>;
+  /** STORE (core/message-flags.ts). */
+  storeFlags(input: StoreFlagsInput): Promise<StoreFlagsResult>;
+  /** COPY / MOVE of UIDs between two of the account's mailboxes (core/copy-move.ts); COPY checks the quota. */
+  copyMessages(accountId: AccountId, sourceId: MailboxId, targetId: MailboxId, uids: readonly { first: number; last: number }[], move: boolean): Promise<CopyResult>;
 }
 
 export interface ImapCoreServicesOptions {
@@ -62,6 +122,11 @@ export function createImapCoreServices(db: Database, directory: Directory, opts:
         throw err;
       }
     },
+    createMailbox: (account, name, specialUse) => createMailbox(ctx(account.address), account.id, name, { specialUse }),
+    deleteMailbox: (account, name) => deleteMailbox(ctx(account.address), account.id, name),
+    renameMailbox: (account, from, to) => renameMailbox(ctx(account.address), account.id, from, to),
+    subscribe: (account, name) => subscribe(ctx(account.address), account.id, name),
+    unsubscribe: (account, name) => unsubscribe(ctx(account.address), account.id, name),
     async exceedsQuota(account, incomingBytes) {
       const defaultQuota = opts.defaultQuotaBytes?.() ?? 0;
       const limited = limitedAccounts([account], defaultQuota);
@@ -72,5 +137,23 @@ export function createImapCoreServices(db: Database, directory: Directory, opts:
     openUpload: () => new MessageSpool(db),
     appendMessages: (account, mailboxName, uploads) => appendMessages(ctx(account.address), account.id, mailboxName, uploads),
     watchMailbox: (mailboxId, listener) => opts.feed.watchMailbox(mailboxId, listener),
+    selectMailbox: (accountId, mailboxId, o) => selectMailbox(system, accountId, mailboxId, o),
+    async mailboxChanges(accountId, mailboxId, since) {
+      // Expunges first: a message changed after this read is reported again next time, never lost.
+      const gone = await vanishedSince(system, accountId, mailboxId, since);
+      const changed: FlagState[] = [];
+      for await (const chunk of iterateFlags(system, accountId, mailboxId, { changedSince: since })) changed.push(...chunk);
+      return { highestModseq: gone.highestModseq, vanished: expandUidRanges(gone.vanished), changed };
+    },
+    expunge: (accountId, mailboxId, uids) => expungeMessages(system, { accountId, mailboxId, uids }),
+    iterateFlags: (accountId, mailboxId, uids) => iterateFlags(system, accountId, mailboxId, { uids }),
+    fetchMessages: (accountId, mailboxId, uids) => fetchMessages(system, accountId, mailboxId, uids),
+    readMessage: (m, start, end) => readMessage(system, m, start, end),
+    messageStructure: (m) => messageStructure(system, m),
+    storeFlags: (input) => storeFlags(system, input),
+    copyMessages: (accountId, sourceId, targetId, uids, move) =>
+      move
+        ? moveMessages(system, { accountId, sourceId, targetId, uids })
+        : copyMessages(system, { accountId, sourceId, targetId, uids, defaultQuotaBytes: opts.defaultQuotaBytes?.() ?? 0 }),
   };
 }

@@ -6,9 +6,8 @@
  * and login, and is sent again in the OK of LOGIN/AUTHENTICATE).
  *
  * Not announced yet, because their commands come in the next increments
- * (docs/imap.md): UIDPLUS (APPENDUID is sent, COPYUID and UID EXPUNGE need
- * SELECT), UNSELECT, MOVE, CONDSTORE, QRESYNC, ESEARCH, SEARCHRES, BINARY,
- * WITHIN, OBJECTID, CREATE-SPECIAL-USE.
+ * (docs/imap.md): CONDSTORE, QRESYNC, ESEARCH, SEARCHRES, WITHIN,
+ * OBJECTID (MAILBOXID is sent with SELECT and STATUS already).
  */
 export interface CapabilityContext {
   /** The connection is encrypted (after STARTTLS, or implicit TLS). */
@@ -40,8 +39,13 @@ export function capabilityList(c: CapabilityContext): string[] {
     'LIST-EXTENDED', // RFC 5258
     'LIST-STATUS', // RFC 5819
     'SPECIAL-USE', // RFC 6154
+    'CREATE-SPECIAL-USE', // RFC 6154 3: CREATE (USE (...))
     'STATUS=SIZE', // RFC 8438
     'MULTIAPPEND', // RFC 3502
+    'UIDPLUS', // RFC 4315: APPENDUID, COPYUID, UID EXPUNGE
+    'MOVE', // RFC 6851
+    'UNSELECT', // RFC 3691
+    'BINARY', // RFC 3516: FETCH BINARY[...], APPEND literal8
     `APPENDLIMIT=${c.appendLimit}`, // RFC 7889
     'UTF8=ACCEPT', // RFC 6855
   );

@@ -4,14 +4,46 @@
  * the settings, in cli/commands/serve-imap.ts). The protocol never sees the
  * database; every operation is scoped to the logged-in account.
  */
-import type { AppendedMessages, MailboxStatus, TreeEntry, UploadedMessage } from '../../core/imap-services.ts';
+import type {
+  AppendedMessages,
+  CopyResult,
+  CreatedMailbox,
+  ExpungeResult,
+  FetchedMessage,
+  FlagState,
+  MailboxChanges,
+  MailboxStatus,
+  MailboxView,
+  MessageStructure,
+  RenameResult,
+  StoreFlagsInput,
+  StoreFlagsResult,
+  TreeEntry,
+  UploadedMessage,
+} from '../../core/imap-services.ts';
 import type { MailboxChangeListener } from '../../core/mailbox-change-feed.ts';
 import type { QuotaSubject } from '../../core/quota.ts';
 import type { SpooledMessage } from '../../core/spool.ts';
 import type { DirectoryAccount } from '../../directory/types.ts';
 import type { AccountId, MailboxId, UidValidity } from '../../lib/ids.ts';
 
-export type { AppendedMessages, MailboxStatus, TreeEntry, UploadedMessage };
+export type {
+  AppendedMessages,
+  CopyResult,
+  CreatedMailbox,
+  ExpungeResult,
+  FetchedMessage,
+  FlagState,
+  MailboxChanges,
+  MailboxStatus,
+  MailboxView,
+  MessageStructure,
+  RenameResult,
+  StoreFlagsInput,
+  StoreFlagsResult,
+  TreeEntry,
+  UploadedMessage,
+};
 
 export interface ImapLimits {
   /** APPENDLIMIT (RFC 7889): the largest message APPEND accepts, in octets (imap.maxLiteralBytes). */
@@ -40,6 +72,15 @@ export interface ImapServices {
   /** STATUS of the account's mailboxes among `ids`; `counts`: UNSEEN, DELETED and RECENT too (they count rows). */
   mailboxStatuses(accountId: AccountId, ids: readonly MailboxId[], opts: { counts: boolean }): Promise<MailboxStatus[]>;
   findMailbox(accountId: AccountId, name: string): Promise<{ id: MailboxId; uidValidity: UidValidity } | undefined>;
+  /** CREATE in the account's tree (superiors too); AlreadyExistsError, SpecialUseError, InvalidInputError. */
+  createMailbox(account: DirectoryAccount, name: string, specialUse: string | null): Promise<CreatedMailbox>;
+  /** DELETE (inferiors stay); NotFoundError, InvalidInputError for INBOX. */
+  deleteMailbox(account: DirectoryAccount, name: string): Promise<{ id: MailboxId; name: string }>;
+  /** RENAME with inferiors (RENAME INBOX moves the messages); NotFoundError, AlreadyExistsError, InvalidInputError. */
+  renameMailbox(account: DirectoryAccount, from: string, to: string): Promise<RenameResult>;
+  subscribe(account: DirectoryAccount, name: string): Promise<void>;
+  /** False when the name was not subscribed. */
+  unsubscribe(account: DirectoryAccount, name: string): Promise<boolean>;
   /** Would `incomingBytes` more take the account over its storage quota (RFC 9208)? */
   exceedsQuota(account: QuotaSubject, incomingBytes: number): Promise<boolean>;
   openUpload(): UploadSink;
@@ -47,4 +88,22 @@ export interface ImapServices {
   appendMessages(account: DirectoryAccount, mailboxName: string, uploads: readonly UploadedMessage[]): Promise<AppendedMessages>;
   /** Hints about changes of one mailbox (a wake-up only: re-read the journal); returns the unsubscribe function. */
   watchMailbox(mailboxId: MailboxId, listener: MailboxChangeListener): () => void;
+  /** SELECT/EXAMINE snapshot; `claimRecent`: rev1 read-write SELECT. NotFoundError: not the account's mailbox. */
+  selectMailbox(accountId: AccountId, mailboxId: MailboxId, opts: { claimRecent: boolean }): Promise<MailboxView>;
+  /** Expunged UIDs and changed/new messages since a modseq (notifications in the selected state). */
+  mailboxChanges(accountId: AccountId, mailboxId: MailboxId, since: bigint): Promise<MailboxChanges>;
+  /** Removes the \Deleted messages (among `uids` when given): EXPUNGE, CLOSE. */
+  expunge(accountId: AccountId, mailboxId: MailboxId, uids: readonly { first: number; last: number }[] | null): Promise<ExpungeResult>;
+  /** FETCH FLAGS of UID ranges, in chunks of one indexed query each (UID FETCH 1:* (FLAGS)). */
+  iterateFlags(accountId: AccountId, mailboxId: MailboxId, uids: readonly { first: number; last: number }[]): AsyncIterable<FlagState[]>;
+  /** FETCH rows without content, for ascending UIDs (small batches). */
+  fetchMessages(accountId: AccountId, mailboxId: MailboxId, uids: readonly number[]): Promise<FetchedMessage[]>;
+  /** Octets [start, end) of a message (header prefix and blob), in chunks of at most 1 MiB. */
+  readMessage(m: FetchedMessage, start: number, end: number): AsyncIterable<Buffer>;
+  /** Envelope and MIME tree, stored or parsed now. */
+  messageStructure(m: FetchedMessage): Promise<MessageStructure>;
+  /** STORE / UID STORE; the implied \Seen of FETCH. */
+  storeFlags(input: StoreFlagsInput): Promise<StoreFlagsResult>;
+  /** COPY (quota checked) or MOVE of UIDs to another of the account's mailboxes; COPYUID data in the result. */
+  copyMessages(accountId: AccountId, sourceId: MailboxId, targetId: MailboxId, uids: readonly { first: number; last: number }[], move: boolean): Promise<CopyResult>;
 }

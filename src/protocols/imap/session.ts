@@ -38,7 +38,7 @@ import { domainErrorResponse } from './errors.ts';
 import { CommandReader, parseCommand, type LiteralRequest, type ParseError, type RawCommand, type ReaderItem, type ReaderLimits } from './parser/index.ts';
 import { CODE, bye, capabilityCode, continuation, tagged, untagged, untaggedStatus, type Status } from './responses.ts';
 import type { ImapServices } from './services.ts';
-import { userOf, type ListenerMode, type SessionState } from './state.ts';
+import { userOf, type ListenerMode, type SelectedMailbox, type SessionState } from './state.ts';
 
 export interface SessionOptions {
   mode: ListenerMode;
@@ -342,13 +342,41 @@ export class ImapSession implements SessionApi {
     this.reader.configure({ maxMessageLiteral: this.services.limits().appendLimit });
   }
 
-  private write(text: string): void {
+  select(mailbox: SelectedMailbox): void {
+    const user = userOf(this.current);
+    if (!user) throw new Error('SELECT before login');
+    this.stopWatching();
+    this.current = { kind: 'selected', user, mailbox };
+  }
+
+  deselect(): void {
+    const user = userOf(this.current);
+    if (!user || this.current.kind !== 'selected') return;
+    this.stopWatching();
+    this.current = { kind: 'authenticated', user };
+  }
+
+  private stopWatching(): void {
+    this.unwatch?.();
+    this.unwatch = undefined;
+  }
+
+  private write(text: string | Buffer): void {
     if (this.closed) return;
     this.socket.write(text);
   }
 
   untagged(data: string): void {
     this.write(untagged(data));
+  }
+
+  async send(data: string | Buffer): Promise<void> {
+    this.write(data);
+    await this.writable();
+  }
+
+  untaggedOk(text: string, code?: string): void {
+    this.write(untaggedStatus('OK', text, code));
   }
 
   tagged(tag: string, status: Status, text: string, code?: string): void {

@@ -4,21 +4,16 @@
  *   not authenticated --LOGIN/AUTHENTICATE--> authenticated --SELECT/EXAMINE--> selected
  *          any state --LOGOUT, BYE, close--> logout
  *
- * selected --CLOSE/UNSELECT--> authenticated. SELECT and EXAMINE come in the
- * next increment (docs/imap.md); the selected state is already part of the
- * union so commands declare where they are valid once.
+ * selected --CLOSE/UNSELECT--> authenticated; selected --SELECT/EXAMINE-->
+ * selected (another mailbox; a failed SELECT leaves none selected, RFC 9051
+ * 6.3.2). The selected mailbox and its sequence-number map: selected.ts.
  */
 import type { DirectoryAccount } from '../../directory/types.ts';
-import type { MailboxId } from '../../lib/ids.ts';
+import type { SelectedMailbox } from './selected.ts';
 
 export type ListenerMode = 'imap' | 'imaps';
 
-export interface SelectedMailbox {
-  readonly id: MailboxId;
-  readonly name: string;
-  /** EXAMINE (RFC 9051 6.3.3), or SELECT of a mailbox the user may not change. */
-  readonly readOnly: boolean;
-}
+export type { SelectedMailbox };
 
 export type SessionState =
   | { readonly kind: 'notAuthenticated' }

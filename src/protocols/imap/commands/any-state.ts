@@ -2,6 +2,7 @@
 import type { IdCommand, SimpleCommand } from '../parser/index.ts';
 import type { SessionApi } from './api.ts';
 import { imapString } from '../encode/imap-string.ts';
+import { reportChanges } from './updates.ts';
 
 /** RFC 9051 6.1.1: `* CAPABILITY ...`, then OK. */
 export function capability(s: SessionApi, cmd: SimpleCommand): void {
@@ -11,9 +12,10 @@ export function capability(s: SessionApi, cmd: SimpleCommand): void {
 
 /**
  * RFC 9051 6.1.2. NOOP is also how a client polls for untagged updates of the
- * selected mailbox (EXISTS, EXPUNGE, FETCH flags): they come with SELECT.
+ * selected mailbox (EXPUNGE, EXISTS, FETCH flags: updates.ts).
  */
-export function noop(s: SessionApi, cmd: SimpleCommand): void {
+export async function noop(s: SessionApi, cmd: SimpleCommand): Promise<void> {
+  await reportChanges(s);
   s.tagged(cmd.tag, 'OK', 'NOOP completed');
 }
 

@@ -4,7 +4,7 @@ import type { IpEventLimit } from '../../../lib/ip-limits.ts';
 import type { Logger } from '../../../lib/log.ts';
 import type { Status } from '../responses.ts';
 import type { ImapServices } from '../services.ts';
-import type { SessionState } from '../state.ts';
+import type { SelectedMailbox, SessionState } from '../state.ts';
 import type { AppendUpload } from './append-upload.ts';
 
 /** Capabilities ENABLE can turn on (RFC 5161), spelled as CAPABILITY lists them. */
@@ -44,8 +44,17 @@ export interface SessionApi {
   /** not authenticated -> authenticated. */
   loggedIn(user: DirectoryAccount): void;
 
+  /** authenticated/selected -> selected `mailbox` (SELECT, EXAMINE). */
+  select(mailbox: SelectedMailbox): void;
+  /** selected -> authenticated (CLOSE, UNSELECT, a SELECT replacing the mailbox); stops watching it. */
+  deselect(): void;
+
   /** `* <data>` */
   untagged(data: string): void;
+  /** `* OK [code] text` (RFC 9051 7.1.1). */
+  untaggedOk(text: string, code?: string): void;
+  /** Raw response bytes (FETCH with literals); resolves when the socket can take more (back-pressure). */
+  send(data: string | Buffer): Promise<void>;
   tagged(tag: string, status: Status, text: string, code?: string): void;
   /** `+ text` (RFC 9051 7.5). */
   continuation(text: string): void;

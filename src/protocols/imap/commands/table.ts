@@ -12,11 +12,17 @@ import { capability, id, logout, noop } from './any-state.ts';
 import type { SessionApi } from './api.ts';
 import { append } from './append.ts';
 import { authenticate, login } from './auth.ts';
+import { copyMove } from './copy-move.ts';
 import { enable } from './enable.ts';
+import { fetch } from './fetch.ts';
 import { idle } from './idle.ts';
 import { list, lsub, namespace } from './list.ts';
+import { create, deleteMailbox, rename, subscribe, unsubscribe } from './mailboxes.ts';
+import { close, select, unselect } from './select.ts';
 import { starttls } from './starttls.ts';
 import { status } from './status.ts';
+import { expunge, store } from './store.ts';
+import { check } from './updates.ts';
 
 export type CommandOf<N extends ImapCommandName> = Extract<ImapCommand, { name: N }>;
 
@@ -44,28 +50,28 @@ export const COMMAND_TABLE: { readonly [N in ImapCommandName]: CommandEntry<N> }
   LOGIN: { states: NOT_AUTHENTICATED, run: login },
   // RFC 5161 3.1: ENABLE only before a mailbox is selected.
   ENABLE: { states: ['authenticated'], run: enable },
-  SELECT: { states: AUTHENTICATED, run: notYet('SELECT') },
-  EXAMINE: { states: AUTHENTICATED, run: notYet('EXAMINE') },
-  CREATE: { states: AUTHENTICATED, run: notYet('CREATE') },
-  DELETE: { states: AUTHENTICATED, run: notYet('DELETE') },
-  RENAME: { states: AUTHENTICATED, run: notYet('RENAME') },
-  SUBSCRIBE: { states: AUTHENTICATED, run: notYet('SUBSCRIBE') },
-  UNSUBSCRIBE: { states: AUTHENTICATED, run: notYet('UNSUBSCRIBE') },
+  SELECT: { states: AUTHENTICATED, run: select },
+  EXAMINE: { states: AUTHENTICATED, run: select },
+  CREATE: { states: AUTHENTICATED, run: create },
+  DELETE: { states: AUTHENTICATED, run: deleteMailbox },
+  RENAME: { states: AUTHENTICATED, run: rename },
+  SUBSCRIBE: { states: AUTHENTICATED, run: subscribe },
+  UNSUBSCRIBE: { states: AUTHENTICATED, run: unsubscribe },
   LIST: { states: AUTHENTICATED, run: list },
   LSUB: { states: AUTHENTICATED, run: lsub },
   NAMESPACE: { states: AUTHENTICATED, run: namespace },
   STATUS: { states: AUTHENTICATED, run: status },
   APPEND: { states: AUTHENTICATED, run: append },
   IDLE: { states: AUTHENTICATED, run: idle },
-  CLOSE: { states: SELECTED, run: notYet('CLOSE') },
-  UNSELECT: { states: SELECTED, run: notYet('UNSELECT') },
-  CHECK: { states: SELECTED, run: notYet('CHECK') },
-  EXPUNGE: { states: SELECTED, run: notYet('EXPUNGE') },
+  CLOSE: { states: SELECTED, run: close },
+  UNSELECT: { states: SELECTED, run: unselect },
+  CHECK: { states: SELECTED, run: check },
+  EXPUNGE: { states: SELECTED, run: expunge },
   SEARCH: { states: SELECTED, run: notYet('SEARCH') },
-  FETCH: { states: SELECTED, run: notYet('FETCH') },
-  STORE: { states: SELECTED, run: notYet('STORE') },
-  COPY: { states: SELECTED, run: notYet('COPY') },
-  MOVE: { states: SELECTED, run: notYet('MOVE') },
+  FETCH: { states: SELECTED, run: fetch },
+  STORE: { states: SELECTED, run: store },
+  COPY: { states: SELECTED, run: copyMove },
+  MOVE: { states: SELECTED, run: copyMove },
 };
 
 /** Why `cmd` is not valid in `state` (RFC 9051 6: BAD), or null. */
