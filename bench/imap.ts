@@ -59,7 +59,8 @@
  * Clients run in a child process (this file with --child PLAN-FILE); the
  * parent measures the server. Only 127.0.0.1 (and 127.0.0.2..9 as source
  * addresses) is used. A benchmark prints figures; it does not fail on speed.
- * BENCH_IMAP_DEBUG=1 prints every memory sample.
+ * BENCH_IMAP_DEBUG=1 prints every memory sample; TEGU_PROF=<dir> makes each
+ * tegu serve write a V8 CPU profile there.
  */
 import { execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
