@@ -6,6 +6,7 @@
  * client IP across connections (and across the node's IMAP listeners when
  * the caller passes one counter to both).
  */
+import { listenOn } from '../../lib/listen.ts';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket, type SecureContext, type SecureVersion } from 'node:tls';
 import { IpLimiter, IpMinuteCounter, type IpEventLimit } from '../../lib/ip-limits.ts';
@@ -119,16 +120,7 @@ export async function startImapServer(opts: ImapServerOptions): Promise<RunningI
 
   const server: Server = createServer({ pauseOnConnect: false }, onConnection);
   server.maxConnections = opts.maxConnections ?? 10_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.listen.port, opts.listen.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : opts.listen.port;
-  opts.log.info({ proto, listen: { host: opts.listen.host, port } }, `${proto} listening`);
+  const port = await listenOn(server, opts.listen, opts.log, proto);
   return {
     address: { host: opts.listen.host, port },
     async close() {

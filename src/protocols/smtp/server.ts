@@ -3,6 +3,7 @@
  * from the first byte for submissions, RFC 8314), applies the per-IP limits,
  * and runs one SmtpSession per connection.
  */
+import { listenOn } from '../../lib/listen.ts';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import { newSessionId, sessionLogger, type Logger } from '../../lib/log.ts';
@@ -92,16 +93,7 @@ export async function startSmtpServer(opts: SmtpServerOptions): Promise<RunningS
 
   const server: Server = createServer({ pauseOnConnect: false }, onConnection);
   server.maxConnections = opts.maxConnections ?? 10_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.listen.port, opts.listen.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : opts.listen.port;
-  opts.log.info({ proto, listen: { host: opts.listen.host, port } }, `${proto} listening`);
+  const port = await listenOn(server, opts.listen, opts.log, proto);
   return {
     address: { host: opts.listen.host, port },
     async close() {
