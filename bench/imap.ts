@@ -62,15 +62,14 @@
  * BENCH_IMAP_DEBUG=1 prints every memory sample; TEGU_PROF=<dir> makes each
  * tegu serve write a V8 CPU profile there.
  */
-import { execFile, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
 import { addAccount, getAccount } from '../src/core/accounts.ts';
 import { appendMessage, type SystemFlag } from '../src/core/append.ts';
 import type { CoreContext } from '../src/core/context.ts';
@@ -81,9 +80,9 @@ import type { Database } from '../src/store/db.ts';
 import { updatePasswordHash } from '../src/store/directory.ts';
 import { migrate } from '../src/store/migrate.ts';
 import { openPostgres } from '../src/store/postgres.ts';
-import { argHelpers } from './lib/args.ts';
-import { mix32 } from './lib/mail.ts';
-import { cmdline, listProcs, PssSampler, pss, vmHwm, withDescendants } from './lib/proc.ts';
+import { argHelpers, REFERENCE_OPTIONS, type ArgHelpers } from './lib/args.ts';
+import { runChildScript, writeResult } from './lib/child.ts';
+import { errorText, fdLimit, HOST, MB, percentile, pool, ROOT, runTargets, say, sleep, stopChild, sysctl, tail } from './lib/harness.ts';
 import {
   existsCount,
   fetchResponses,
@@ -93,41 +92,24 @@ import {
   type CommandPart,
   type TaggedResult,
 } from './lib/imap-client.ts';
-import {
-  errorText,
-  fdLimit,
-  freePort,
-  percentile,
-  pool,
-  portOpen,
-  sleep,
-  spawnWithFdLimit,
-  stopChild,
-  sysctl,
-  tail,
-  waitHttpReady,
-} from './lib/imap-harness.ts';
 import { appendedMessage, corpusMessage, imapDate, imapDateTime, messageDate, SUBJECT_WORDS } from './lib/imap-mail.ts';
+import { mix32 } from './lib/mail.ts';
+import { listProcs, PssSampler, pss, vmHwm, withDescendants } from './lib/proc.ts';
+import { DOMAIN, DOVECOT_PID, ensureReference, readPid, REFERENCE_USERS, referenceDirOf, stopReference, TARGETS, versionOf, type TargetName } from './lib/reference.ts';
+import { databaseUrlOf, pgNote, redact, withScratchDatabase } from './lib/scratch-db.ts';
+import { fmt, table } from './lib/table.ts';
+import { cpuSplit, startTeguServe, teguNodePids, teguServerPids } from './lib/tegu-serve.ts';
 
-type TargetName = 'tegu' | 'reference';
 type PartName = 'idle' | 'workload';
-const TARGETS: readonly TargetName[] = ['tegu', 'reference'];
 const PARTS: readonly PartName[] = ['idle', 'workload'];
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
 const GC_HOOK = pathToFileURL(join(ROOT, 'bench/lib/imap-gc-hook.ts')).href;
-const HOST = '127.0.0.1';
-const DOMAIN = 'example.test';
-const REFERENCE_USERS = 200;
 const REFERENCE_PASSWORD = 'pass';
 const TEGU_PASSWORD = 'bench-password';
-const DOVECOT_PID = '/tmp/tegu-ref-dovecot/master.pid';
-const MB = 1024 * 1024;
 const KB = 1024;
 const SAMPLE_MS = 250;
 const FETCH_RANGE = 25;
 const APPEND_SIZE = 4096;
-const execFileAsync = promisify(execFile);
 
 // ---- options
 
@@ -157,52 +139,36 @@ const USAGE = `usage: npm run bench:imap -- [--targets tegu,reference] [--parts 
                             [--login-concurrency 50] [--source-addresses 0 (auto)] [--timeout 60]
                             [--tegu-scrypt-ln 10 (15 = TEGU's default cost)]`;
 
-const args = argHelpers('bench/imap', USAGE);
+const args: ArgHelpers = argHelpers('bench/imap', USAGE);
 const { positiveInt, nameList } = args;
-/** A declared function, so TypeScript narrows after it (a never-returning const would not). */
-function fail(message: string): never {
-  return args.fail(message);
-}
 
 function parseOptions(argv: string[]): { opts: Options; childPlan?: string } {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      targets: { type: 'string' },
-      parts: { type: 'string' },
-      idle: { type: 'string' },
-      concurrency: { type: 'string', short: 'c' },
-      seconds: { type: 'string' },
-      warmup: { type: 'string' },
-      messages: { type: 'string' },
-      users: { type: 'string' },
-      database: { type: 'string' },
-      'reference-port': { type: 'string' },
-      'reference-dir': { type: 'string' },
-      'login-concurrency': { type: 'string' },
-      'source-addresses': { type: 'string' },
-      timeout: { type: 'string' },
-      'tegu-scrypt-ln': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-      // Internal: the client process.
-      child: { type: 'string' },
-    },
-    strict: true,
+  const values = args.parse(argv, {
+    targets: { type: 'string' },
+    parts: { type: 'string' },
+    idle: { type: 'string' },
+    concurrency: { type: 'string', short: 'c' },
+    seconds: { type: 'string' },
+    warmup: { type: 'string' },
+    messages: { type: 'string' },
+    users: { type: 'string' },
+    ...REFERENCE_OPTIONS,
+    'login-concurrency': { type: 'string' },
+    'source-addresses': { type: 'string' },
+    timeout: { type: 'string' },
+    'tegu-scrypt-ln': { type: 'string' },
+    // Internal: the client process.
+    child: { type: 'string' },
   });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
   const idle = (values.idle ?? '1000,10000')
     .split(',')
     .map((x) => x.trim())
     .filter(Boolean)
     .map((x) => positiveInt('idle', x, 1000));
-  const referencePort = positiveInt('reference-port', values['reference-port'], 20143);
-  if (referencePort > 65535) fail('--reference-port must be 1..65535');
+  const referencePort = args.port('reference-port', values['reference-port'], 20143);
   const rawSources = values['source-addresses'];
   const sourceAddresses = rawSources === undefined || rawSources === '0' ? 0 : positiveInt('source-addresses', rawSources, 0);
-  if (sourceAddresses > 9) fail('--source-addresses must be 0 (auto) .. 9 (127.0.0.1 .. 127.0.0.9)');
+  if (sourceAddresses > 9) args.fail('--source-addresses must be 0 (auto) .. 9 (127.0.0.1 .. 127.0.0.9)');
   const opts: Options = {
     targets: [...new Set(nameList('targets', values.targets, TARGETS))],
     parts: [...new Set(nameList('parts', values.parts, PARTS))],
@@ -212,17 +178,17 @@ function parseOptions(argv: string[]): { opts: Options; childPlan?: string } {
     warmup: values.warmup === '0' ? 0 : positiveInt('warmup', values.warmup, 3),
     messages: positiveInt('messages', values.messages, 200),
     users: positiveInt('users', values.users, 200),
-    database: values.database ?? process.env.TEGU_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    database: databaseUrlOf(values.database),
     referencePort,
-    referenceDir: resolve(values['reference-dir'] ?? join(ROOT, '..', 'shared', 'reference')),
+    referenceDir: referenceDirOf(values['reference-dir']),
     loginConcurrency: positiveInt('login-concurrency', values['login-concurrency'], 50),
     sourceAddresses,
     timeoutSeconds: positiveInt('timeout', values.timeout, 60),
     scryptLn: positiveInt('tegu-scrypt-ln', values['tegu-scrypt-ln'], 10),
   };
-  if (opts.scryptLn < 10 || opts.scryptLn > 17) fail('--tegu-scrypt-ln must be 10..17 (what TEGU accepts at r=8)');
-  if (opts.messages < FETCH_RANGE) fail(`--messages must be at least ${FETCH_RANGE}`);
-  if (opts.parts.includes('idle') && opts.idle.length === 0) fail('--idle is empty');
+  if (opts.scryptLn < 10 || opts.scryptLn > 17) args.fail('--tegu-scrypt-ln must be 10..17 (what TEGU accepts at r=8)');
+  if (opts.messages < FETCH_RANGE) args.fail(`--messages must be at least ${FETCH_RANGE}`);
+  if (opts.parts.includes('idle') && opts.idle.length === 0) args.fail('--idle is empty');
   return values.child === undefined ? { opts } : { opts, childPlan: values.child };
 }
 
@@ -273,8 +239,6 @@ interface IdleHeld {
   stoppedEarly: boolean;
   fdSoft: number | undefined;
 }
-
-const say = (line: string): boolean => process.stderr.write(`${line}\n`);
 
 /** Shortens a server reply or error for counting by kind. */
 function kindOf(text: string): string {
@@ -344,7 +308,7 @@ async function childIdle(plan: IdlePlan): Promise<void> {
   });
   const stillOpen = clients.filter((c) => !c.broken).length;
   for (const c of clients) c.destroy();
-  process.stdout.write(`RESULT ${JSON.stringify({ stillOpen })}\n`);
+  writeResult({ stillOpen });
 }
 
 // ---- the workload client process
@@ -673,36 +637,18 @@ async function childWorkload(plan: WorkloadPlan): Promise<void> {
     capabilities,
     clientCpuSeconds: cpuAtStart ? (cpu.user + cpu.system) / 1e6 : NaN,
   };
-  process.stdout.write(`RESULT ${JSON.stringify(outcome)}\n`);
+  writeResult(outcome);
 }
 
 // ---- the parent: running a client process
 
-/** Spawns this file with --child PLAN; calls onLine for protocol lines (HELD, START, END); resolves with RESULT. */
+/** Runs this file with --child PLAN; calls onLine for protocol lines (HELD, START, END); resolves with RESULT. */
 async function runClient<T>(plan: Plan, fds: number, onLine: (line: string, child: ChildProcess) => void | Promise<void>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'tegu-bench-imap-plan-'));
   const file = join(dir, 'plan.json');
   writeFileSync(file, JSON.stringify(plan));
   try {
-    const child = spawnWithFdLimit(fds, process.execPath, ['--import', 'tsx', SELF, '--child', file], {
-      cwd: ROOT,
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    let result: T | undefined;
-    let pending: Promise<void> = Promise.resolve();
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.startsWith('RESULT ')) result = JSON.parse(line.slice(7)) as T;
-      else pending = pending.then(() => onLine(line, child));
-    });
-    return await new Promise<T>((resolvePromise, reject) => {
-      child.on('error', reject);
-      child.on('close', (code) => {
-        void pending.then(() => {
-          if (code === 0 && result !== undefined) resolvePromise(result);
-          else reject(new Error(`${plan.target} ${plan.kind} client exited with code ${code}`));
-        });
-      });
-    });
+    return await runChildScript<T>(SELF, ['--child', file], `${plan.target} ${plan.kind} client`, { fds, stdin: true, onLine });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -914,10 +860,7 @@ async function measureWorkload(plan: WorkloadPlan, pidsOf: () => number[], nodeP
     result.serverPssBeforeMb = (sampler.idle ?? 0) / MB;
     result.serverProcs = sampler.maxProcs;
     if (nodeSampler && outcome.totalOk > 0) {
-      const node = nodeSampler.cpuSeconds();
-      result.cpuSplit =
-        `server CPU per operation: ${((node * 1000) / outcome.totalOk).toFixed(2)} ms in tegu serve, ` +
-        `${(((cpu - node) * 1000) / outcome.totalOk).toFixed(2)} ms in its PostgreSQL backends`;
+      result.cpuSplit = cpuSplit('operation', nodeSampler.cpuSeconds(), cpu, outcome.totalOk);
     }
   }
   return result;
@@ -935,32 +878,12 @@ interface TargetResult {
   notes: string[];
 }
 
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
-function redact(url: string): string {
-  const u = new URL(url);
-  if (u.password) u.password = '***';
-  return u.toString();
-}
-
 const userAddress = (k: number): string => `u${k}@${DOMAIN}`;
 
 const flagsOf = (m: { seen: boolean; flagged: boolean }): SystemFlag[] => [
   ...(m.seen ? (['\\Seen'] as const) : []),
   ...(m.flagged ? (['\\Flagged'] as const) : []),
 ];
-
-async function versionOf(cmd: string, argv: string[]): Promise<string> {
-  try {
-    return (await execFileAsync(cmd, argv, { timeout: 5000 })).stdout.trim().split('\n')[0] ?? '?';
-  } catch {
-    return '?';
-  }
-}
 
 /** Fills u1..uC's INBOX through core appendMessage; returns the UIDs and sizes per client. */
 async function prefillTegu(db: Database, opts: Options, runId: string): Promise<WorkloadUser[]> {
@@ -994,20 +917,13 @@ interface TeguServer {
 }
 
 async function startTegu(url: string, dataDir: string, fds: number, label: string): Promise<TeguServer> {
-  const imapPort = await freePort(HOST);
-  const httpPort = await freePort(HOST);
   const log = join(dataDir, `tegu-${label}.log`);
-  const fd = openSync(log, 'a');
-  const argv = [
-    ...(process.env.TEGU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.TEGU_PROF] : []),
-    '--expose-gc', '--import', 'tsx', '--import', GC_HOOK, join(ROOT, 'src/cli/main.ts'), 'serve',
-    '--database', url, '--data', dataDir, '--node-name', `bench-imap-${label}`,
-    '--listen-imap', `${HOST}:${imapPort}`, '--listen-http', `${HOST}:${httpPort}`,
-  ];
-  const child = spawnWithFdLimit(fds, process.execPath, argv, { cwd: ROOT, stdio: ['ignore', fd, fd] });
-  closeSync(fd);
+  const serve = await startTeguServe({
+    url, dataDir, nodeName: `bench-imap-${label}`, listen: '--listen-imap', host: HOST, log, fds,
+    nodeFlags: ['--expose-gc'], preload: [GC_HOOK],
+  });
+  const { child, port: imapPort } = serve;
   try {
-    await waitHttpReady(child, HOST, httpPort, log);
     // `--listen-imap` is a known flag before the IMAP server exists: serve then warns and starts no listener.
     let greeting: ImapClient | undefined;
     try {
@@ -1029,8 +945,6 @@ async function startTegu(url: string, dataDir: string, fds: number, label: strin
 }
 
 async function benchTegu(opts: Options, runId: string): Promise<TargetResult> {
-  const name = `tegu_bench_imap_${randomBytes(5).toString('hex')}`;
-  const admin = openPostgres({ url: opts.database, max: 1, applicationName: 'tegu-bench-admin' });
   const notes: string[] = [];
   const result: TargetResult = {
     target: 'tegu',
@@ -1041,22 +955,14 @@ async function benchTegu(opts: Options, runId: string): Promise<TargetResult> {
   };
   const users = Math.max(opts.users, opts.concurrency);
   const maxIdle = opts.parts.includes('idle') ? Math.max(...opts.idle) : 0;
-  try {
-    const version = (await admin.query<{ v: string }>('SELECT version() AS v'))[0]?.v ?? '?';
-    const s = await admin.query<{ name: string; setting: string }>(
-      `SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'shared_buffers') ORDER BY name`,
-    );
-    notes.push(
-      `${version.split(',')[0]}; ` +
-        s.map((r) => `${r.name}=${r.name === 'shared_buffers' ? `${(Number(r.setting) * 8) / 1024}MB` : r.setting}`).join(', '),
-    );
+  return withScratchDatabase(opts.database, 'tegu_bench_imap', async ({ admin, name, url, create }) => {
+    notes.push(await pgNote(admin));
     const head = await versionOf('git', ['-C', ROOT, 'log', '-1', '--format=%h %s']);
     const dirty = await versionOf('sh', ['-c', `git -C '${ROOT}' status --porcelain src | wc -l`]);
     notes.push(`TEGU at ${head.slice(0, 90)}${dirty !== '0' && dirty !== '?' ? ` (+${dirty} uncommitted files in src/)` : ''}`);
     say(`tegu: creating scratch database ${name} on ${redact(opts.database)}, ${users} users (not timed)...`);
-    await admin.query(`CREATE DATABASE ${name}`);
+    await create();
     const dataDir = await mkdtemp(join(tmpdir(), 'tegu-bench-imap-'));
-    const url = withDatabase(opts.database, name);
     let prefilled: WorkloadUser[] = [];
     try {
       const db = openPostgres({ url, max: 8, applicationName: 'tegu-bench-setup' });
@@ -1098,11 +1004,7 @@ async function benchTegu(opts: Options, runId: string): Promise<TargetResult> {
         await db.close();
       }
 
-      const pidsFor = (srv: TeguServer) => (): number[] => {
-        const procs = listProcs();
-        const backends = procs.filter((p) => p.comm === 'postgres' && cmdline(p.pid).includes(` ${name} `)).map((p) => p.pid);
-        return [...withDescendants(procs, [srv.child.pid!]), ...backends];
-      };
+      const pidsFor = (srv: TeguServer) => (): number[] => teguServerPids(srv.child.pid!, name);
       const fds = Math.max(4096, maxIdle + 1024);
 
       if (prefilled.length > 0) {
@@ -1148,7 +1050,7 @@ async function benchTegu(opts: Options, runId: string): Promise<TargetResult> {
             kind: 'workload', target: 'tegu', port: srv.imapPort, mailbox: 'INBOX', clients: prefilled,
             seconds: opts.seconds, warmup: opts.warmup, timeoutMs: opts.timeoutSeconds * 1000, runId,
           };
-          const nodePids = (): number[] => withDescendants(listProcs(), [srv.child.pid!]);
+          const nodePids = (): number[] => teguNodePids(srv.child.pid!);
           result.workload = await measureWorkload(plan, pidsFor(srv), nodePids);
         } catch (err) {
           result.partFailures.push({ part: 'workload', error: errorText(err) });
@@ -1160,11 +1062,8 @@ async function benchTegu(opts: Options, runId: string): Promise<TargetResult> {
       return result;
     } finally {
       await rm(dataDir, { recursive: true, force: true });
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     }
-  } finally {
-    await admin.close();
-  }
+  });
 }
 
 /** Waits (not timed, up to 3 minutes) until the search indexer drained its queue, so it does not run during the workload. */
@@ -1188,44 +1087,6 @@ async function waitIndexed(url: string): Promise<void> {
     }
   } finally {
     await db.close();
-  }
-}
-
-/** Runs a reference script; output is captured (its daemons keep none of our pipes). */
-async function runScript(script: string): Promise<{ code: number; output: string }> {
-  return new Promise((resolvePromise) => {
-    execFile(script, [], { timeout: 600_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolvePromise({ code, output: `${stdout}${stderr}${err && typeof err.code !== 'number' ? err.message : ''}` });
-    });
-  });
-}
-
-/** Starts the reference stack unless something already listens; true when we started it. */
-async function ensureReference(opts: Options): Promise<boolean> {
-  if (await portOpen(HOST, opts.referencePort)) return false;
-  const script = join(opts.referenceDir, 'start.sh');
-  if (!existsSync(script)) throw new Error(`nothing listens on ${HOST}:${opts.referencePort} and ${script} does not exist`);
-  say(`reference: nothing on ${HOST}:${opts.referencePort}; running ${script} (installs Debian packages the first time)...`);
-  for (let attempt = 1; ; attempt++) {
-    const { code, output } = await runScript(script);
-    if (code === 0 && (await portOpen(HOST, opts.referencePort))) return true;
-    if (code !== 0 && /Could not get lock|dpkg frontend lock/.test(output) && attempt < 20) {
-      say(`reference: dpkg is locked by another installer; retrying in 15 s (attempt ${attempt})`);
-      await sleep(15_000);
-      continue;
-    }
-    const lastLines = output.trimEnd().split('\n').slice(-10).join('\n');
-    throw new Error(code === 0 ? `${script} succeeded but nothing listens on ${HOST}:${opts.referencePort}` : `${script} exited with code ${code}:\n${lastLines}`);
-  }
-}
-
-function readPid(file: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
   }
 }
 
@@ -1296,7 +1157,8 @@ async function deleteReferenceMailbox(opts: Options, mailbox: string): Promise<v
 }
 
 async function benchReference(opts: Options, runId: string): Promise<TargetResult> {
-  const startedByUs = await ensureReference(opts);
+  // start.sh may install Debian packages: up to 10 minutes a try.
+  const startedByUs = await ensureReference(HOST, opts.referencePort, opts.referenceDir, 600_000);
   const notes: string[] = [];
   const result: TargetResult = { target: 'reference', idle: [], partFailures: [], memoryWhat: '', notes };
   const mailbox = `bench-imap-${runId}`;
@@ -1351,30 +1213,16 @@ async function benchReference(opts: Options, runId: string): Promise<TargetResul
     return result;
   } finally {
     if (created) await deleteReferenceMailbox(opts, mailbox);
-    if (startedByUs) {
-      const { code, output } = await runScript(join(opts.referenceDir, 'stop.sh'));
-      if (code !== 0) say(`reference: stop.sh exited with ${code}: ${output.trim()}`);
-    }
+    if (startedByUs) await stopReference(opts.referenceDir);
   }
 }
 
 // ---- the tables
 
-const fmt = (x: number | undefined, digits = 0): string =>
-  x === undefined || Number.isNaN(x) ? '-' : x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-
 const ratio = (a: number | undefined, b: number | undefined): string =>
   a === undefined || b === undefined || !Number.isFinite(a / b) || b === 0 ? '-' : `${(a / b).toFixed(Math.abs(a / b) < 0.1 ? 3 : 2)}x`;
 
 const LABEL: Record<TargetName, string> = { tegu: 'tegu (PostgreSQL)', reference: 'reference (Dovecot)' };
-
-function table(head: string[], rows: string[][]): void {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ');
-  console.log(line(head));
-  console.log(widths.map((w) => '-'.repeat(w)).join('-+-'));
-  for (const row of rows) console.log(line(row));
-}
 
 function printIdle(opts: Options, results: readonly TargetResult[], failures: readonly { target: TargetName; error: string }[]): void {
   console.log('');
@@ -1564,17 +1412,9 @@ async function main(): Promise<void> {
       'the client process and tegu serve are started through `sh -c "ulimit -n N"` with N = connections + 256 (+1,024 for the server; as root the hard limit rises too); ' +
       `ephemeral ports ${sysctl('net/ipv4/ip_local_port_range')?.replace(/\s+/, '-') ?? '?'} per source address`,
   ];
-  const results: TargetResult[] = [];
-  const failures: { target: TargetName; error: string }[] = [];
-  for (const target of opts.targets) {
-    try {
-      results.push(target === 'tegu' ? await benchTegu(opts, runId) : await benchReference(opts, runId));
-    } catch (err) {
-      const error = errorText(err);
-      failures.push({ target, error });
-      console.error(`${target}: ${error}`);
-    }
-  }
+  const { results, failures } = await runTargets(opts.targets, (target) =>
+    target === 'tegu' ? benchTegu(opts, runId) : benchReference(opts, runId),
+  );
   console.log('');
   console.log(`TEGU IMAP benchmark: targets ${opts.targets.join(', ')}; parts ${opts.parts.join(', ')}`);
   if (opts.parts.includes('idle')) printIdle(opts, results, failures);

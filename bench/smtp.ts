@@ -33,43 +33,36 @@
  * --child); the parent samples server memory meanwhile. Only 127.0.0.1 is
  * contacted. A benchmark prints figures; it does not fail on speed.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
 import { addAccount } from '../src/core/accounts.ts';
 import type { CoreContext } from '../src/core/context.ts';
 import { setSetting } from '../src/core/settings.ts';
 import { migrate } from '../src/store/migrate.ts';
 import { openPostgres } from '../src/store/postgres.ts';
+import { argHelpers, REFERENCE_OPTIONS, type ArgHelpers } from './lib/args.ts';
+import { runChildScript, writeResult } from './lib/child.ts';
+import { errorText, HOST, MB, percentile, pool, runTargets, say, sleep, stopChild, tail } from './lib/harness.ts';
 import { mix32, smtpMessageMaker } from './lib/mail.ts';
 import { MaildirCounter } from './lib/maildir.ts';
-import { cmdline, listProcs, PssSampler, vmHwm, withDescendants } from './lib/proc.ts';
+import { listProcs, PssSampler, vmHwm, withDescendants } from './lib/proc.ts';
+import { DOMAIN, DOVECOT_PID, ensureReference, POSTFIX_PID, readPid, REFERENCE_USERS, referenceDirOf, stopReference, TARGETS, versionOf, type TargetName } from './lib/reference.ts';
+import { databaseUrlOf, pgNote, redact, withScratchDatabase } from './lib/scratch-db.ts';
 import { SmtpClient, type SmtpReply } from './lib/smtp-client.ts';
-import { argHelpers } from './lib/args.ts';
+import { fmt, printTitledTable } from './lib/table.ts';
+import { cpuSplit, startTeguServe, teguNodePids, teguServerPids } from './lib/tegu-serve.ts';
 
-type TargetName = 'tegu' | 'reference';
-const TARGETS: readonly TargetName[] = ['tegu', 'reference'];
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
-const HOST = '127.0.0.1';
-const DOMAIN = 'example.test';
 const SENDER = 'bench-sender@bench.example';
-const REFERENCE_USERS = 200;
 const REFERENCE_MAIL = '/tmp/tegu-ref-mail';
-const POSTFIX_PID = '/tmp/tegu-ref-postfix-queue/pid/master.pid';
-const DOVECOT_PID = '/tmp/tegu-ref-dovecot/master.pid';
-const MB = 1024 * 1024;
 const SAMPLE_MS = 250;
 const POLL_MS = 50;
 const REPLY_TIMEOUT_MS = 60_000;
-const execFileAsync = promisify(execFile);
 
 // ---- options
 
@@ -99,57 +92,41 @@ const USAGE = `usage: npm run bench:smtp -- [--n 2000] [--concurrency 20] [--siz
                             [--reference-port 20025] [--reference-dir ../shared/reference]
                             [--pipelining] [--deliver-timeout 30]`;
 
-const args = argHelpers('bench/smtp', USAGE);
+const args: ArgHelpers = argHelpers('bench/smtp', USAGE);
 const { positiveInt, nameList } = args;
-/** A declared function, so TypeScript narrows after it (a never-returning const would not). */
-function fail(message: string): never {
-  return args.fail(message);
-}
 
 function parseOptions(argv: string[]): { opts: Options; child?: ChildOptions } {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      n: { type: 'string' },
-      concurrency: { type: 'string', short: 'c' },
-      size: { type: 'string' },
-      users: { type: 'string' },
-      targets: { type: 'string' },
-      database: { type: 'string' },
-      'reference-port': { type: 'string' },
-      'reference-dir': { type: 'string' },
-      pipelining: { type: 'boolean' },
-      'deliver-timeout': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-      // Internal: the sending child process.
-      child: { type: 'string' },
-      port: { type: 'string' },
-      'run-id': { type: 'string' },
-      maildirs: { type: 'boolean' },
-    },
-    strict: true,
+  const values = args.parse(argv, {
+    n: { type: 'string' },
+    concurrency: { type: 'string', short: 'c' },
+    size: { type: 'string' },
+    users: { type: 'string' },
+    targets: { type: 'string' },
+    ...REFERENCE_OPTIONS,
+    pipelining: { type: 'boolean' },
+    'deliver-timeout': { type: 'string' },
+    // Internal: the sending child process.
+    child: { type: 'string' },
+    port: { type: 'string' },
+    'run-id': { type: 'string' },
+    maildirs: { type: 'boolean' },
   });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
   const targets = nameList('targets', values.targets, TARGETS);
-  const referencePort = positiveInt('reference-port', values['reference-port'], 20025);
-  if (referencePort > 65535) fail('--reference-port must be 1..65535');
+  const referencePort = args.port('reference-port', values['reference-port'], 20025);
   const opts: Options = {
     n: positiveInt('n', values.n, 2000),
     concurrency: positiveInt('concurrency', values.concurrency, 20),
     size: positiveInt('size', values.size, 4096),
     users: positiveInt('users', values.users, 200),
     targets: [...new Set(targets)] as TargetName[],
-    database: values.database ?? process.env.TEGU_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    database: databaseUrlOf(values.database),
     referencePort,
-    referenceDir: resolve(values['reference-dir'] ?? join(ROOT, '..', 'shared', 'reference')),
+    referenceDir: referenceDirOf(values['reference-dir']),
     pipelining: values.pipelining ?? false,
     deliverTimeout: positiveInt('deliver-timeout', values['deliver-timeout'], 30),
   };
   if (values.child === undefined) return { opts };
-  if (!TARGETS.includes(values.child as TargetName) || !values.port || !values['run-id']) fail('bad --child invocation');
+  if (!TARGETS.includes(values.child as TargetName) || !values.port || !values['run-id']) args.fail('bad --child invocation');
   return {
     opts,
     child: {
@@ -189,13 +166,6 @@ interface SendResult {
   /** Files that appeared beyond the accepted count (someone else's mail). */
   deliveredExtra?: number;
 }
-
-const percentile = (sorted: readonly number[], p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** Recipient of message i: the same on every target for the same --users. */
 const recipientOf = (i: number, users: number): number => 1 + (mix32(i + 0x9e3779b9) % users);
@@ -384,9 +354,15 @@ interface TargetResult extends SendResult {
   notes: string[];
 }
 
+/** The server memory figures of a sampler that saw any. */
+function pssFigures(sampler: PssSampler): Pick<TargetResult, 'serverPssIdleMb' | 'serverPssPeakMb' | 'serverProcs'> {
+  return sampler.peak !== undefined
+    ? { serverPssIdleMb: (sampler.idle ?? 0) / MB, serverPssPeakMb: sampler.peak / MB, serverProcs: sampler.maxProcs }
+    : {};
+}
+
 function runSender(opts: Options, target: TargetName, port: number, users: number, runId: string, maildirs: boolean): Promise<SendResult> {
-  const args = [
-    '--import', 'tsx', SELF,
+  const argv = [
     '--child', target, '--port', String(port), '--run-id', runId,
     '--n', String(opts.n), '--concurrency', String(opts.concurrency),
     '--size', String(opts.size), '--users', String(users),
@@ -394,124 +370,18 @@ function runSender(opts: Options, target: TargetName, port: number, users: numbe
     ...(opts.pipelining ? ['--pipelining'] : []),
     ...(maildirs ? ['--maildirs'] : []),
   ];
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  let result: SendResult | undefined;
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    if (line.startsWith('RESULT ')) result = JSON.parse(line.slice(7)) as SendResult;
-    else console.log(line);
-  });
-  return new Promise((resolvePromise, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0 && result) resolvePromise(result);
-      else reject(new Error(`${target} sender exited with code ${code}`));
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, HOST, () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolvePromise(port));
-    });
-  });
-}
-
-function portOpen(port: number, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    const s = connect({ host: HOST, port });
-    const done = (ok: boolean): void => {
-      clearTimeout(timer);
-      s.destroy();
-      resolvePromise(ok);
-    };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
-}
-
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
-function redact(url: string): string {
-  const u = new URL(url);
-  if (u.password) u.password = '***';
-  return u.toString();
-}
-
-function tail(file: string, lines = 15): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no output)';
-  }
-}
-
-const say = (line: string): boolean => process.stderr.write(`${line}\n`);
-
-/** Runs fn over items with at most `limit` in flight. */
-async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let i = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (i < items.length) await fn(items[i++]!);
-    }),
-  );
-}
-
-async function stopChild(child: ChildProcess, timeoutMs = 20_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function waitReady(child: ChildProcess, httpPort: number, log: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`tegu serve exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${tail(log)}`);
-    }
-    try {
-      const res = await fetch(`http://${HOST}:${httpPort}/readyz`);
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(100);
-  }
-  throw new Error(`tegu serve not ready after ${timeoutMs / 1000} s:\n${tail(log)}`);
+  return runChildScript<SendResult>(SELF, argv, `${target} sender`);
 }
 
 async function benchTegu(opts: Options, runId: string): Promise<TargetResult> {
-  const name = `tegu_bench_smtp_${randomBytes(5).toString('hex')}`;
-  const admin = openPostgres({ url: opts.database, max: 1, applicationName: 'tegu-bench-admin' });
-  const notes: string[] = [];
-  try {
-    const version = (await admin.query<{ v: string }>('SELECT version() AS v'))[0]?.v ?? '?';
-    const s = await admin.query<{ name: string; setting: string }>(
-      `SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'shared_buffers') ORDER BY name`,
-    );
-    notes.push(
-      `${version.split(',')[0]}; ` +
-        s.map((r) => `${r.name}=${r.name === 'shared_buffers' ? `${(Number(r.setting) * 8) / 1024}MB` : r.setting}`).join(', '),
-    );
+  return withScratchDatabase(opts.database, 'tegu_bench_smtp', async ({ admin, name, url, create }) => {
+    const notes: string[] = [await pgNote(admin)];
     say(`tegu: creating scratch database ${name} on ${redact(opts.database)}, ${opts.users} users (not timed)...`);
-    await admin.query(`CREATE DATABASE ${name}`);
+    await create();
     const dataDir = await mkdtemp(join(tmpdir(), 'tegu-bench-smtp-'));
+    const log = join(dataDir, 'tegu.log');
     let server: ChildProcess | undefined;
     try {
-      const url = withDatabase(opts.database, name);
       const db = openPostgres({ url, max: 4, applicationName: 'tegu-bench-setup' });
       try {
         await migrate(db);
@@ -533,41 +403,23 @@ async function benchTegu(opts: Options, runId: string): Promise<TargetResult> {
         await db.close();
       }
 
-      const smtpPort = await freePort();
-      const httpPort = await freePort();
-      const log = join(dataDir, 'tegu.log');
-      const fd = openSync(log, 'a');
-      const args = [
-        ...(process.env.TEGU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.TEGU_PROF] : []), '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve',
-        '--database', url, '--data', dataDir, '--node-name', 'bench-smtp',
-        '--listen-smtp', `${HOST}:${smtpPort}`, '--listen-http', `${HOST}:${httpPort}`,
-      ];
-      server = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', fd, fd] });
-      closeSync(fd);
-      const srv = server;
-      await waitReady(srv, httpPort, log);
-      say(`tegu: serve pid ${srv.pid} ready, SMTP ${HOST}:${smtpPort}; sending ${opts.n} messages...`);
+      const serve = await startTeguServe({ url, dataDir, nodeName: 'bench-smtp', listen: '--listen-smtp', host: HOST, log });
+      const srv = serve.child;
+      server = srv;
+      say(`tegu: serve pid ${srv.pid} ready, SMTP ${HOST}:${serve.port}; sending ${opts.n} messages...`);
 
-      const pidsOf = (): number[] => {
-        const procs = listProcs();
-        const backends = procs.filter((p) => p.comm === 'postgres' && cmdline(p.pid).includes(` ${name} `)).map((p) => p.pid);
-        return [...withDescendants(procs, [srv.pid!]), ...backends];
-      };
-      const sampler = new PssSampler(pidsOf, SAMPLE_MS);
-      const nodeOnly = new PssSampler(() => withDescendants(listProcs(), [srv.pid!]), SAMPLE_MS);
+      const sampler = new PssSampler(() => teguServerPids(srv.pid!, name), SAMPLE_MS);
+      const nodeOnly = new PssSampler(() => teguNodePids(srv.pid!), SAMPLE_MS);
       let sent: SendResult;
       try {
-        sent = await runSender(opts, 'tegu', smtpPort, opts.users, runId, false);
+        sent = await runSender(opts, 'tegu', serve.port, opts.users, runId, false);
       } finally {
         sampler.stop();
         nodeOnly.stop();
       }
       if (sent.accepted > 0) {
-        const all = sampler.cpuSeconds();
-        const node = nodeOnly.cpuSeconds();
         notes.push(
-          `server CPU per message: ${((node * 1000) / sent.accepted).toFixed(2)} ms in tegu serve, ` +
-            `${(((all - node) * 1000) / sent.accepted).toFixed(2)} ms in its PostgreSQL backends ` +
+          `${cpuSplit('message', nodeOnly.cpuSeconds(), sampler.cpuSeconds(), sent.accepted)} ` +
             '(PostgreSQL\'s WAL writer and checkpointer are not counted: they serve every database of the cluster)',
         );
       }
@@ -588,85 +440,25 @@ async function benchTegu(opts: Options, runId: string): Promise<TargetResult> {
         deliveredSeconds: sent.seconds,
         deliveredPerSec: sent.acceptedPerSec,
         stored,
-        ...(sampler.peak !== undefined
-          ? { serverPssIdleMb: (sampler.idle ?? 0) / MB, serverPssPeakMb: sampler.peak / MB, serverProcs: sampler.maxProcs }
-          : {}),
+        ...pssFigures(sampler),
         ...(sent.accepted > 0 ? { serverCpuMsPerMsg: (sampler.cpuSeconds() * 1000) / sent.accepted } : {}),
         memoryWhat: 'the tegu serve process + the PostgreSQL backends of its connections',
         ...(hwm !== undefined ? { teguHwmMb: hwm / MB } : {}),
         notes,
       };
     } catch (err) {
-      if (server) {
-        const log = join(dataDir, 'tegu.log');
-        if (existsSync(log)) say(`tegu: server log (last lines):\n${tail(log)}`);
-      }
+      // The server's log, when it was started (its error may have come from the setup before).
+      if (existsSync(log)) say(`tegu: server log (last lines):\n${tail(log)}`);
       throw err;
     } finally {
       if (server) await stopChild(server);
       await rm(dataDir, { recursive: true, force: true });
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     }
-  } finally {
-    await admin.close();
-  }
-}
-
-/** Runs a reference script; output is captured (its daemons keep none of our pipes). */
-async function runScript(script: string): Promise<{ code: number; output: string }> {
-  return new Promise((resolvePromise) => {
-    const child = spawn(script, [], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (b: Buffer) => (output += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (output += b.toString()));
-    child.on('error', (err) => resolvePromise({ code: -1, output: `${output}${err.message}\n` }));
-    child.on('close', (code) => resolvePromise({ code: code ?? -1, output }));
   });
 }
 
-/** Starts the reference stack unless something already listens; true when we started it. */
-async function ensureReference(opts: Options): Promise<boolean> {
-  if (await portOpen(opts.referencePort)) return false;
-  const script = join(opts.referenceDir, 'start.sh');
-  if (!existsSync(script)) throw new Error(`nothing listens on ${HOST}:${opts.referencePort} and ${script} does not exist`);
-  say(`reference: nothing on ${HOST}:${opts.referencePort}; running ${script} (installs Debian packages the first time)...`);
-  for (let attempt = 1; ; attempt++) {
-    const { code, output } = await runScript(script);
-    if (code === 0 && (await portOpen(opts.referencePort))) return true;
-    // Another apt-get on this machine holds the dpkg lock: wait for it (up to about 5 minutes).
-    if (code !== 0 && /Could not get lock|dpkg frontend lock/.test(output) && attempt < 20) {
-      say(`reference: dpkg is locked by another installer; retrying in 15 s (attempt ${attempt})`);
-      await sleep(15_000);
-      continue;
-    }
-    const lastLines = output.trimEnd().split('\n').slice(-10).join('\n');
-    throw new Error(
-      code === 0
-        ? `${script} succeeded but nothing listens on ${HOST}:${opts.referencePort}`
-        : `${script} exited with code ${code}:\n${lastLines}`,
-    );
-  }
-}
-
-function readPid(file: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function versionOf(cmd: string, args: string[]): Promise<string> {
-  try {
-    return (await execFileAsync(cmd, args, { timeout: 5000 })).stdout.trim().split('\n')[0] ?? '?';
-  } catch {
-    return '?';
-  }
-}
-
 async function benchReference(opts: Options, runId: string): Promise<TargetResult> {
-  const startedByUs = await ensureReference(opts);
+  const startedByUs = await ensureReference(HOST, opts.referencePort, opts.referenceDir);
   const notes: string[] = [];
   try {
     const users = Math.min(opts.users, REFERENCE_USERS);
@@ -687,9 +479,7 @@ async function benchReference(opts: Options, runId: string): Promise<TargetResul
     }
     return {
       ...sent,
-      ...(sampler?.peak !== undefined
-        ? { serverPssIdleMb: (sampler.idle ?? 0) / MB, serverPssPeakMb: sampler.peak / MB, serverProcs: sampler.maxProcs }
-        : {}),
+      ...(sampler ? pssFigures(sampler) : {}),
       ...(sampler && (sent.delivered ?? 0) > 0 ? { serverCpuMsPerMsg: (sampler.cpuSeconds() * 1000) / sent.delivered! } : {}),
       memoryWhat:
         roots.length === 2
@@ -698,17 +488,11 @@ async function benchReference(opts: Options, runId: string): Promise<TargetResul
       notes,
     };
   } finally {
-    if (startedByUs) {
-      const { code, output } = await runScript(join(opts.referenceDir, 'stop.sh'));
-      if (code !== 0) say(`reference: stop.sh exited with ${code}: ${output.trim()}`);
-    }
+    if (startedByUs) await stopReference(opts.referenceDir);
   }
 }
 
 // ---- the table
-
-const fmt = (x: number | undefined, digits = 0): string =>
-  x === undefined || Number.isNaN(x) ? '-' : x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 function printTable(opts: Options, results: readonly TargetResult[], failures: readonly { target: TargetName; error: string }[]): void {
   const head = ['target', 'accepted msgs/s', 'p50 / p99 ms', 'delivered msgs/s', 'server CPU ms/msg', 'server PSS idle -> peak MB'];
@@ -721,20 +505,13 @@ function printTable(opts: Options, results: readonly TargetResult[], failures: r
     r.serverPssPeakMb === undefined ? '-' : `${fmt(r.serverPssIdleMb)} -> ${fmt(r.serverPssPeakMb)}`,
   ]);
   for (const f of failures) rows.push([f.target, 'not measured', '-', '-', '-', '-']);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: readonly string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ');
   const pipelined = results.some((r) => r.pipelined);
-  console.log('');
-  console.log(
+  printTitledTable(
     `TEGU SMTP benchmark: ${fmt(opts.n)} messages of ${fmt(opts.size)} bytes to ${opts.users} users, ` +
-      `${opts.concurrency} concurrent sessions, ${pipelined ? 'PIPELINING' : 'lock-step'} (node ${process.version}, ${process.platform}/${process.arch})`,
+      `${opts.concurrency} concurrent sessions, ${pipelined ? 'PIPELINING' : 'lock-step'}`,
+    head,
+    rows,
   );
-  console.log('');
-  console.log(line(head));
-  console.log(widths.map((w) => '-'.repeat(w)).join('-+-'));
-  for (const row of rows) console.log(line(row));
-  console.log('');
 
   const t = results.find((r) => r.target === 'tegu');
   const ref = results.find((r) => r.target === 'reference');
@@ -795,22 +572,13 @@ function printTable(opts: Options, results: readonly TargetResult[], failures: r
 async function main(): Promise<void> {
   const { opts, child } = parseOptions(process.argv.slice(2));
   if (child) {
-    const result = await runChild(opts, child);
-    process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+    writeResult(await runChild(opts, child));
     return;
   }
   const runId = randomBytes(6).toString('hex');
-  const results: TargetResult[] = [];
-  const failures: { target: TargetName; error: string }[] = [];
-  for (const target of opts.targets) {
-    try {
-      results.push(target === 'tegu' ? await benchTegu(opts, runId) : await benchReference(opts, runId));
-    } catch (err) {
-      const error = errorText(err);
-      failures.push({ target, error });
-      console.error(`${target}: ${error}`);
-    }
-  }
+  const { results, failures } = await runTargets(opts.targets, (target) =>
+    target === 'tegu' ? benchTegu(opts, runId) : benchReference(opts, runId),
+  );
   printTable(opts, results, failures);
   if (failures.length) process.exitCode = 1;
 }

@@ -18,15 +18,12 @@
  *
  * A benchmark prints figures; it does not fail on speed.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { addAccount } from '../src/core/accounts.ts';
 import { appendMessage } from '../src/core/append.ts';
 import type { CoreContext } from '../src/core/context.ts';
@@ -36,14 +33,16 @@ import { openEmbedded } from '../src/store/embedded.ts';
 import { findMailbox, insertMailboxes } from '../src/store/mailboxes.ts';
 import { migrate } from '../src/store/migrate.ts';
 import { openPostgres } from '../src/store/postgres.ts';
-import { filler } from './lib/mail.ts';
-import { argHelpers } from './lib/args.ts';
+import { argHelpers, type ArgHelpers } from './lib/args.ts';
+import { runChildScript, writeResult } from './lib/child.ts';
+import { MB, percentile, runTargets } from './lib/harness.ts';
+import { filler, plainHead } from './lib/mail.ts';
+import { databaseUrlOf, pgSettings, pgVersion, redact, withScratchDatabase } from './lib/scratch-db.ts';
+import { fmt, printTitledTable } from './lib/table.ts';
 
 type EngineName = 'embedded' | 'postgres';
 const ENGINES: readonly EngineName[] = ['embedded', 'postgres'];
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
-const MB = 1024 * 1024;
 const SAMPLE_MS = 50;
 
 // ---- options
@@ -60,35 +59,21 @@ interface Options {
 const USAGE = `usage: npm run bench:store -- [--n 10000] [--concurrency 8] [--mailboxes 10] [--size 4096]
                              [--engines embedded,postgres] [--database postgres://admin-url]`;
 
-const args = argHelpers('bench/store', USAGE);
+const args: ArgHelpers = argHelpers('bench/store', USAGE);
 const { positiveInt, nameList } = args;
-/** A declared function, so TypeScript narrows after it (a never-returning const would not). */
-function fail(message: string): never {
-  return args.fail(message);
-}
 
 function parseOptions(argv: string[]): { opts: Options; child?: { engine: EngineName; target: string; mailboxIds: MailboxId[] } } {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      n: { type: 'string' },
-      concurrency: { type: 'string', short: 'c' },
-      mailboxes: { type: 'string' },
-      size: { type: 'string' },
-      engines: { type: 'string' },
-      database: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-      // Internal: the measuring child process.
-      child: { type: 'string' },
-      target: { type: 'string' },
-      'mailbox-ids': { type: 'string' },
-    },
-    strict: true,
+  const values = args.parse(argv, {
+    n: { type: 'string' },
+    concurrency: { type: 'string', short: 'c' },
+    mailboxes: { type: 'string' },
+    size: { type: 'string' },
+    engines: { type: 'string' },
+    // Internal: the measuring child process.
+    child: { type: 'string' },
+    target: { type: 'string' },
+    'mailbox-ids': { type: 'string' },
   });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
   const engines = nameList('engines', values.engines, ENGINES);
   const opts: Options = {
     n: positiveInt('n', values.n, 10_000),
@@ -96,10 +81,10 @@ function parseOptions(argv: string[]): { opts: Options; child?: { engine: Engine
     mailboxes: positiveInt('mailboxes', values.mailboxes, 10),
     size: positiveInt('size', values.size, 4096),
     engines: [...new Set(engines)] as EngineName[],
-    database: values.database ?? process.env.TEGU_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    database: databaseUrlOf(values.database),
   };
   if (values.child === undefined) return { opts };
-  if (!ENGINES.includes(values.child as EngineName) || !values.target || !values['mailbox-ids']) fail('bad --child invocation');
+  if (!ENGINES.includes(values.child as EngineName) || !values.target || !values['mailbox-ids']) args.fail('bad --child invocation');
   return {
     opts,
     child: {
@@ -120,16 +105,7 @@ function parseOptions(argv: string[]): { opts: Options; child?: { engine: Engine
 function messageMaker(size: number, runId: string): (i: number) => Buffer {
   const body = filler(size);
   return (i) => {
-    const head = Buffer.from(
-      'From: Bench Sender <sender@bench.example>\r\n' +
-        'To: bench@bench.example\r\n' +
-        `Subject: store benchmark message ${i}\r\n` +
-        `Message-ID: <${runId}.${i}@bench.example>\r\n` +
-        'Date: Mon, 02 Nov 2026 10:00:00 +0000\r\n' +
-        'MIME-Version: 1.0\r\n' +
-        'Content-Type: text/plain; charset=us-ascii\r\n' +
-        '\r\n',
-    );
+    const head = plainHead('Bench Sender <sender@bench.example>', 'bench@bench.example', `store benchmark message ${i}`, `${runId}.${i}`);
     return Buffer.concat([head, body.subarray(0, Math.max(0, size - head.length))]);
   };
 }
@@ -205,9 +181,6 @@ interface RunResult {
   settings?: string;
 }
 
-const percentile = (sorted: readonly number[], p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-
 async function runChild(opts: Options, engine: EngineName, target: string, mailboxIds: readonly MailboxId[]): Promise<RunResult> {
   const baseline = process.memoryUsage().rss;
   const sampler = new PeakSampler();
@@ -216,7 +189,7 @@ async function runChild(opts: Options, engine: EngineName, target: string, mailb
       ? await openEmbedded({ dataDir: target })
       : openPostgres({ url: target, max: opts.concurrency, applicationName: 'tegu-bench' });
   try {
-    const version = (await db.query<{ v: string }>('SELECT version() AS v'))[0]?.v ?? '?';
+    const version = await pgVersion(db);
     let settings: string | undefined;
     if (engine === 'postgres') {
       // Open the whole pool before the clock starts, then find its backends.
@@ -225,10 +198,7 @@ async function runChild(opts: Options, engine: EngineName, target: string, mailb
         `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'tegu-bench'`,
       );
       sampler.serverPids = rows.map((r) => r.pid);
-      const s = await db.query<{ name: string; setting: string }>(
-        `SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'shared_buffers') ORDER BY name`,
-      );
-      settings = s.map((r) => `${r.name}=${r.name === 'shared_buffers' ? `${(Number(r.setting) * 8) / 1024}MB` : r.setting}`).join(', ');
+      settings = await pgSettings(db);
     } else {
       await db.query('SELECT 1');
     }
@@ -278,8 +248,16 @@ async function runChild(opts: Options, engine: EngineName, target: string, mailb
 
 // ---- the parent: setup, one child per engine, teardown, table
 
-/** Schema, one account and M mailboxes; returns the mailbox ids. Not timed. */
+/** Schema, one account and M mailboxes, then closes `db`; returns the mailbox ids. Not timed. */
 async function setup(db: Database, mailboxes: number): Promise<MailboxId[]> {
+  try {
+    return await setupMailboxes(db, mailboxes);
+  } finally {
+    await db.close();
+  }
+}
+
+async function setupMailboxes(db: Database, mailboxes: number): Promise<MailboxId[]> {
   await migrate(db);
   const ctx: CoreContext = { db, actor: 'bench', node: 'bench' };
   const account = await addAccount(ctx, { address: 'bench@bench.example', password: 'bench-password', createDomain: true });
@@ -297,51 +275,20 @@ async function setup(db: Database, mailboxes: number): Promise<MailboxId[]> {
   return ids;
 }
 
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
-function redact(url: string): string {
-  const u = new URL(url);
-  if (u.password) u.password = '***';
-  return u.toString();
-}
-
 function runInChild(opts: Options, engine: EngineName, target: string, mailboxIds: readonly MailboxId[]): Promise<RunResult> {
-  const args = [
-    '--import', 'tsx', SELF,
+  const argv = [
     '--child', engine, '--target', target, '--mailbox-ids', mailboxIds.join(','),
     '--n', String(opts.n), '--concurrency', String(opts.concurrency),
     '--mailboxes', String(opts.mailboxes), '--size', String(opts.size),
   ];
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  let result: RunResult | undefined;
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    if (line.startsWith('RESULT ')) result = JSON.parse(line.slice(7)) as RunResult;
-    else console.log(line);
-  });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0 && result) resolve(result);
-      else reject(new Error(`${engine} run exited with code ${code}`));
-    });
-  });
+  return runChildScript<RunResult>(SELF, argv, `${engine} run`);
 }
 
 async function benchEmbedded(opts: Options): Promise<RunResult> {
   const dir = await mkdtemp(join(tmpdir(), 'tegu-bench-'));
   try {
     process.stderr.write('embedded: initdb, schema and mailboxes (not timed)...\n');
-    const db = await openEmbedded({ dataDir: dir });
-    let ids: MailboxId[];
-    try {
-      ids = await setup(db, opts.mailboxes);
-    } finally {
-      await db.close();
-    }
+    const ids = await setup(await openEmbedded({ dataDir: dir }), opts.mailboxes);
     process.stderr.write(`embedded: appending ${opts.n} messages...\n`);
     return await runInChild(opts, 'embedded', dir, ids);
   } finally {
@@ -350,32 +297,14 @@ async function benchEmbedded(opts: Options): Promise<RunResult> {
 }
 
 async function benchPostgres(opts: Options): Promise<RunResult> {
-  const name = `tegu_bench_${randomBytes(5).toString('hex')}`;
-  const admin = openPostgres({ url: opts.database, max: 1, applicationName: 'tegu-bench-admin' });
-  try {
+  return withScratchDatabase(opts.database, 'tegu_bench', async ({ name, url, create }) => {
     process.stderr.write(`postgres: creating scratch database ${name} on ${redact(opts.database)} (not timed)...\n`);
-    await admin.query(`CREATE DATABASE ${name}`);
-    try {
-      const url = withDatabase(opts.database, name);
-      const db = openPostgres({ url, max: 2, applicationName: 'tegu-bench-setup' });
-      let ids: MailboxId[];
-      try {
-        ids = await setup(db, opts.mailboxes);
-      } finally {
-        await db.close();
-      }
-      process.stderr.write(`postgres: appending ${opts.n} messages...\n`);
-      return await runInChild(opts, 'postgres', url, ids);
-    } finally {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    }
-  } finally {
-    await admin.close();
-  }
+    await create();
+    const ids = await setup(openPostgres({ url, max: 2, applicationName: 'tegu-bench-setup' }), opts.mailboxes);
+    process.stderr.write(`postgres: appending ${opts.n} messages...\n`);
+    return await runInChild(opts, 'postgres', url, ids);
+  });
 }
-
-const fmt = (x: number | undefined, digits = 0): string =>
-  x === undefined || Number.isNaN(x) ? '-' : x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 function printTable(opts: Options, results: readonly RunResult[]): void {
   const head = ['engine', 'appends/s', 'p50/p99 latency ms', 'peak RSS MB', 'PG server RSS MB', 'client+server MB'];
@@ -387,19 +316,12 @@ function printTable(opts: Options, results: readonly RunResult[]): void {
     r.engine === 'postgres' ? fmt(r.serverPeakMb) : 'n/a (in process)',
     fmt(r.peakRssMb + (r.serverPeakMb ?? 0)),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: readonly string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ');
-  console.log('');
-  console.log(
+  printTitledTable(
     `TEGU store benchmark: ${fmt(opts.n)} appends of ${fmt(opts.size)}-byte messages, ` +
-      `${opts.concurrency} concurrent writers, ${opts.mailboxes} mailboxes (node ${process.version}, ${process.platform}/${process.arch})`,
+      `${opts.concurrency} concurrent writers, ${opts.mailboxes} mailboxes`,
+    head,
+    rows,
   );
-  console.log('');
-  console.log(line(head));
-  console.log(widths.map((w) => '-'.repeat(w)).join('-+-'));
-  for (const row of rows) console.log(line(row));
-  console.log('');
 
   const e = results.find((r) => r.engine === 'embedded');
   const p = results.find((r) => r.engine === 'postgres');
@@ -440,22 +362,14 @@ function printTable(opts: Options, results: readonly RunResult[]): void {
 async function main(): Promise<void> {
   const { opts, child } = parseOptions(process.argv.slice(2));
   if (child) {
-    const result = await runChild(opts, child.engine, child.target, child.mailboxIds);
-    process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+    writeResult(await runChild(opts, child.engine, child.target, child.mailboxIds));
     return;
   }
-  const results: RunResult[] = [];
-  let failed = false;
-  for (const engine of opts.engines) {
-    try {
-      results.push(engine === 'embedded' ? await benchEmbedded(opts) : await benchPostgres(opts));
-    } catch (err) {
-      failed = true;
-      console.error(`${engine}: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
+  const { results, failures } = await runTargets(opts.engines, (engine) =>
+    engine === 'embedded' ? benchEmbedded(opts) : benchPostgres(opts),
+  );
   if (results.length) printTable(opts, results);
-  if (failed) process.exitCode = 1;
+  if (failures.length) process.exitCode = 1;
 }
 
 await main();

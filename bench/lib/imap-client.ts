@@ -12,7 +12,7 @@
  * pick out what the benchmark needs (SEARCH results, FETCH counts, response
  * codes, EXISTS).
  */
-import { connect, type Socket } from 'node:net';
+import { connectTcp, SocketClient, type TcpConnectOptions } from './socket-client.ts';
 
 export type ImapStatus = 'OK' | 'NO' | 'BAD';
 
@@ -40,13 +40,7 @@ export class ImapError extends Error {}
 /** A command part: text is sent as is; a Buffer is sent as a literal. */
 export type CommandPart = string | Buffer;
 
-export interface ConnectOptions {
-  host: string;
-  port: number;
-  /** Source address (127.0.0.x spreads many connections over more ephemeral ports). */
-  localAddress?: string;
-  timeoutMs: number;
-}
+export type ConnectOptions = TcpConnectOptions;
 
 interface Pending {
   tag: string;
@@ -60,7 +54,7 @@ interface Pending {
 const LITERAL_AT_END = /\{(\d+)\+?\}$/;
 const MAX_LINE = 16 * 1024 * 1024;
 
-export class ImapClient {
+export class ImapClient extends SocketClient {
   /** Capabilities seen so far (greeting, CAPABILITY responses and codes), upper case. */
   capabilities = new Set<string>();
   /** Called for every untagged response (after it is filed with its command). */
@@ -70,7 +64,6 @@ export class ImapClient {
 
   private seq = 0;
   private readonly inFlight: Pending[] = [];
-  private failure: Error | undefined;
   private greetingWaiter: ((r: ImapResponse) => void) | undefined;
   /** The command waiting to send a synchronizing literal: true = go on, false = it was refused. */
   private continuationWaiter: { tag: string; resolve: (go: boolean) => void } | undefined;
@@ -82,34 +75,9 @@ export class ImapClient {
   private literalLeft = 0;
   private literalChunks: Buffer[] = [];
 
-  private constructor(
-    private readonly socket: Socket,
-    private readonly timeoutMs: number,
-  ) {
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err) => this.fail(err));
-    socket.on('close', () => this.fail(new ImapError(this.bye ? `connection closed by the server: BYE ${this.bye}` : 'connection closed by the server')));
-  }
-
   /** Connects and reads the greeting (`* OK` or `* PREAUTH`; `* BYE` is an error). */
   static async connect(opts: ConnectOptions): Promise<ImapClient> {
-    const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = connect({ host: opts.host, port: opts.port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
-      const timer = setTimeout(() => {
-        s.destroy();
-        reject(new ImapError(`connect to ${opts.host}:${opts.port} timed out`));
-      }, opts.timeoutMs);
-      s.once('connect', () => {
-        clearTimeout(timer);
-        s.removeListener('error', reject);
-        resolve(s);
-      });
-      s.once('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-    });
+    const socket = await connectTcp(opts, (message) => new ImapError(message));
     const client = new ImapClient(socket, opts.timeoutMs);
     try {
       const greeting = await new Promise<ImapResponse>((resolve, reject) => {
@@ -129,10 +97,6 @@ export class ImapClient {
       client.destroy();
       throw err;
     }
-  }
-
-  get broken(): boolean {
-    return this.failure !== undefined;
   }
 
   /** Why the connection broke, if it did. */
@@ -166,18 +130,16 @@ export class ImapClient {
   }
 
   /** LOGOUT, then close; errors are ignored (the benchmark is over). */
-  async logout(): Promise<void> {
-    try {
-      if (!this.failure) await this.command('LOGOUT');
-    } catch {
-      // ignore
-    }
-    this.destroy();
+  logout(): Promise<void> {
+    return this.closePolitely(() => this.command('LOGOUT'));
   }
 
-  destroy(): void {
-    this.fail(new ImapError('connection closed by the client'));
-    this.socket.destroy();
+  protected override makeError(message: string): Error {
+    return new ImapError(message);
+  }
+
+  protected override closedText(): string {
+    return this.bye ? `connection closed by the server: BYE ${this.bye}` : 'connection closed by the server';
   }
 
   private async send(tag: string, parts: readonly CommandPart[], literalPlus: boolean): Promise<void> {
@@ -208,7 +170,7 @@ export class ImapClient {
     this.socket.destroy();
   }
 
-  private onData(chunk: Buffer): void {
+  protected override onData(chunk: Buffer): void {
     let buf = chunk;
     let pos = 0;
     if (this.partial) {
@@ -308,7 +270,7 @@ export class ImapClient {
     this.capabilities = new Set(m[1]!.trim().toUpperCase().split(/\s+/));
   }
 
-  private fail(err: Error): void {
+  protected override fail(err: Error): void {
     if (this.failure) return;
     this.failure = err;
     for (const p of this.inFlight.splice(0)) {

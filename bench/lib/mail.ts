@@ -38,6 +38,25 @@ export function mix32(x: number): number {
 }
 
 /**
+ * The header of a plain-text benchmark message, ending in the empty line:
+ * From, To and Subject as given, Message-ID <`id`@bench.example>, a fixed
+ * Date, MIME-Version and a US-ASCII text/plain Content-Type (RFC 5322 3.6,
+ * RFC 2045).
+ */
+export function plainHead(from: string, to: string, subject: string, id: string): Buffer {
+  return Buffer.from(
+    `From: ${from}\r\n` +
+      `To: ${to}\r\n` +
+      `Subject: ${subject}\r\n` +
+      `Message-ID: <${id}@bench.example>\r\n` +
+      'Date: Mon, 02 Nov 2026 10:00:00 +0000\r\n' +
+      'MIME-Version: 1.0\r\n' +
+      'Content-Type: text/plain; charset=us-ascii\r\n' +
+      '\r\n',
+  );
+}
+
+/**
  * Message `i` of the run as SMTP DATA bytes: the message is exactly `size`
  * bytes (unless the header alone is longer), every line ends in CRLF and is
  * shorter than 80 characters, lines starting with "." are dot-stuffed, and
@@ -46,16 +65,7 @@ export function mix32(x: number): number {
 export function smtpMessageMaker(size: number, runId: string): (i: number, from: string, to: string) => Buffer {
   const text = filler(size + 100);
   return (i, from, to) => {
-    const head = Buffer.from(
-      `From: Bench Sender <${from}>\r\n` +
-        `To: <${to}>\r\n` +
-        `Subject: smtp benchmark message ${i}\r\n` +
-        `Message-ID: <${runId}.${i}@bench.example>\r\n` +
-        'Date: Mon, 02 Nov 2026 10:00:00 +0000\r\n' +
-        'MIME-Version: 1.0\r\n' +
-        'Content-Type: text/plain; charset=us-ascii\r\n' +
-        '\r\n',
-    );
+    const head = plainHead(`Bench Sender <${from}>`, `<${to}>`, `smtp benchmark message ${i}`, `${runId}.${i}`);
     const want = Math.max(0, size - head.length);
     // Cut the text at a line end, then pad with one short line to the exact size.
     let end = text.lastIndexOf('\r\n', want - 2);

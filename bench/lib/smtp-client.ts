@@ -1,9 +1,9 @@
 /**
- * A minimal SMTP client for benchmarks: one TCP connection, replies read in
- * order (multi-line replies joined), no TLS, no AUTH. Nagle is off so a
- * lock-step session is not slowed down by delayed ACKs on either side.
+ * A minimal SMTP client for benchmarks: one TCP connection (Nagle off, see
+ * socket-client.ts), replies read in order (multi-line replies joined), no
+ * TLS, no AUTH.
  */
-import { connect, type Socket } from 'node:net';
+import { connectTcp, SocketClient } from './socket-client.ts';
 
 export interface SmtpReply {
   code: number;
@@ -19,43 +19,17 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
-export class SmtpClient {
+export class SmtpClient extends SocketClient {
   private buffered = '';
   private partial: string[] = [];
   private readonly ready: SmtpReply[] = [];
   private readonly waiters: Waiter[] = [];
-  private failure: Error | undefined;
   /** EHLO keywords, upper case (PIPELINING, SIZE, ...). */
   extensions = new Set<string>();
 
-  private constructor(
-    private readonly socket: Socket,
-    private readonly timeoutMs: number,
-  ) {
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err) => this.fail(err));
-    socket.on('close', () => this.fail(new SmtpError('connection closed by the server')));
-  }
-
   /** Connects, reads the 220 greeting and sends EHLO. */
   static async open(host: string, port: number, opts: { helo: string; timeoutMs: number }): Promise<SmtpClient> {
-    const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = connect({ host, port });
-      const timer = setTimeout(() => {
-        s.destroy();
-        reject(new SmtpError(`connect to ${host}:${port} timed out`));
-      }, opts.timeoutMs);
-      s.once('connect', () => {
-        clearTimeout(timer);
-        s.removeListener('error', reject);
-        resolve(s);
-      });
-      s.once('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-    });
+    const socket = await connectTcp({ host, port, timeoutMs: opts.timeoutMs }, (message) => new SmtpError(message));
     const client = new SmtpClient(socket, opts.timeoutMs);
     try {
       const greeting = await client.read();
@@ -101,25 +75,15 @@ export class SmtpClient {
   }
 
   /** QUIT, then close; errors are ignored (the benchmark is over). */
-  async quit(): Promise<void> {
-    try {
-      if (!this.failure) await this.command('QUIT');
-    } catch {
-      // ignore
-    }
-    this.destroy();
+  quit(): Promise<void> {
+    return this.closePolitely(() => this.command('QUIT'));
   }
 
-  destroy(): void {
-    this.fail(new SmtpError('connection closed by the client'));
-    this.socket.destroy();
+  protected override makeError(message: string): Error {
+    return new SmtpError(message);
   }
 
-  get broken(): boolean {
-    return this.failure !== undefined;
-  }
-
-  private onData(chunk: Buffer): void {
+  protected override onData(chunk: Buffer): void {
     this.buffered += chunk.toString('latin1');
     for (let eol = this.buffered.indexOf('\n'); eol >= 0; eol = this.buffered.indexOf('\n')) {
       const line = this.buffered.slice(0, eol).replace(/\r$/, '');
@@ -138,7 +102,7 @@ export class SmtpClient {
     }
   }
 
-  private fail(err: Error): void {
+  protected override fail(err: Error): void {
     if (this.failure) return;
     this.failure = err;
     for (const w of this.waiters.splice(0)) {

@@ -1,12 +1,25 @@
 /**
- * Process and network plumbing for bench/imap: free loopback ports, waiting
- * for a server, stopping children, file-descriptor limits (read from /proc,
- * raised for a child through `ulimit -n` in /bin/sh before it execs),
- * percentiles and a small work pool.
+ * Process and network plumbing shared by the benchmarks: free loopback
+ * ports, waiting for a server, stopping
+ * children, file-descriptor limits (read from /proc, raised for a child
+ * through `ulimit -n` in /bin/sh before it execs), percentiles and a small
+ * work pool.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+/** The only address the benchmarks contact (the reference stack and tegu serve listen there). */
+export const HOST = '127.0.0.1';
+
+export const MB = 1024 * 1024;
+
+/** The repository root (bench/lib/../..). */
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Progress lines go to stderr, so stdout holds the figures alone. */
+export const say = (line: string): boolean => process.stderr.write(`${line}\n`);
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -127,4 +140,23 @@ export async function pool<T>(items: readonly T[], limit: number, fn: (item: T, 
       }
     }),
   );
+}
+
+/** Runs each named target in turn: a failure is printed to stderr and kept, and the next target still runs. */
+export async function runTargets<N extends string, R>(
+  names: readonly N[],
+  run: (name: N) => Promise<R>,
+): Promise<{ results: R[]; failures: { target: N; error: string }[] }> {
+  const results: R[] = [];
+  const failures: { target: N; error: string }[] = [];
+  for (const target of names) {
+    try {
+      results.push(await run(target));
+    } catch (err) {
+      const error = errorText(err);
+      failures.push({ target, error });
+      console.error(`${target}: ${error}`);
+    }
+  }
+  return { results, failures };
 }
