@@ -1,0 +1,52 @@
+/**
+ * SPF (RFC 7208) of the MAIL FROM identity, or postmaster@HELO for the null
+ * reverse-path (RFC 7208 2.4), evaluated with mailauth.
+ */
+import { isIP } from 'node:net';
+import { spf as mailauthSpf, type SPFResult } from 'mailauth';
+import type { MailauthResolver } from './guarded-resolver.ts';
+import type { AuthenticateOptions, SpfResult } from './types.ts';
+
+export interface SpfOutcome {
+  result: SpfResult;
+  comment?: string;
+  /** The domain checked (MAIL FROM domain, or the HELO name for `<>`). */
+  domain?: string;
+  sender?: string;
+  helo: string;
+}
+
+/** SPF not evaluated to the end (time limit, internal error): RFC 8601 2.7.2 temperror. */
+export function spfTemperror(comment: string, helo: string): SpfOutcome {
+  return { result: 'temperror', comment, helo };
+}
+
+function mapSpf(result: string | undefined): SpfResult {
+  switch (result) {
+    case 'pass':
+    case 'fail':
+    case 'softfail':
+    case 'neutral':
+    case 'none':
+    case 'permerror':
+      return result;
+    default:
+      return 'temperror';
+  }
+}
+
+export async function evaluateSpf(opts: AuthenticateOptions, resolver: MailauthResolver): Promise<SpfOutcome> {
+  // As mailauth's authenticate(): no HELO -> the IP; an IP -> address literal.
+  let helo = opts.helo.trim() || opts.ip;
+  if (isIP(helo)) helo = `[${helo}]`;
+  const sender = opts.mailFrom?.trim() || undefined;
+  if (!isIP(opts.ip)) return { result: 'none', comment: 'no valid client IP address', helo, sender };
+  const res: SPFResult = await mailauthSpf({ sender, ip: opts.ip, helo, mta: opts.hostname, resolver });
+  return {
+    result: mapSpf(res.status?.result),
+    comment: res.status?.comment,
+    domain: res.domain,
+    sender: sender ?? `postmaster@${helo}`,
+    helo,
+  };
+}
