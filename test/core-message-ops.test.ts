@@ -306,6 +306,29 @@ for (const engine of engines()) {
         await assertCountersExact(t.db);
       });
 
+      it('concurrent STOREs on the same messages: no lost update, one distinct modseq per changing STORE, journal complete', async () => {
+        const box = (await createMailbox(ctx, alice, 'Race')).id;
+        const uids = await fill(t.db, box, 3, 'race');
+        const range = [{ first: uids[0]!, last: uids[2]! }];
+        // 12 STOREs at once, each adding its own keyword to all three messages.
+        const results = await Promise.all(
+          Array.from({ length: 12 }, (_, i) => storeFlags(ctx, { accountId: alice, mailboxId: box, uids: range, operation: 'add', flags: [`k${i}`] })),
+        );
+        const modseqs = results.map((r) => r.highestModseq);
+        assert.equal(new Set(modseqs).size, 12, 'each STORE got its own modseq');
+        for (const r of results) assert.equal(r.changed.length, 3);
+        const rows = await listMessages(t.db, box);
+        for (const m of rows) {
+          assert.deepEqual([...m.keywords].sort(), Array.from({ length: 12 }, (_, i) => `k${i}`).sort(), 'no keyword lost');
+          assert.equal(BigInt(m.modseq), modseqs.reduce((a, b) => (a > b ? a : b)), 'the last STORE\'s modseq');
+        }
+        const flagChanges = (await journal(t.db, box)).filter(([k]) => k === 'flags');
+        assert.equal(flagChanges.length, 36, 'a journal row per message per STORE');
+        assert.deepEqual(new Set(flagChanges.map(([, , ms]) => ms)), new Set(modseqs));
+        const mailbox = await getMailbox(t.db, box);
+        assert.equal(BigInt(mailbox!.highestModseq), modseqs.reduce((a, b) => (a > b ? a : b)));
+      });
+
       it('mixed concurrent appends, stores, copies, moves and expunges keep counters exact', async () => {
         const boxes = [
           (await createMailbox(ctx, alice, 'MixA')).id,

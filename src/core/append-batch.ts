@@ -47,8 +47,14 @@ export interface AppendedMessages {
   modseq: ModSeq;
 }
 
+/** A mailbox of the account, found by name before (APPEND checks the target before it accepts the literal). */
+export interface MailboxRef {
+  id: MailboxId;
+  uidValidity: UidValidity;
+}
+
 /** The mailbox `name` of the account (NotFoundError when there is none, or the name is not valid). */
-export async function findAccountMailbox(q: Queryable, accountId: AccountId, name: string): Promise<{ id: MailboxId; uidValidity: UidValidity }> {
+export async function findAccountMailbox(q: Queryable, accountId: AccountId, name: string): Promise<MailboxRef> {
   let n: string;
   try {
     n = normalizeMailboxName(name);
@@ -68,14 +74,16 @@ function sizeOf(m: Buffer | SpooledMessage): number {
 export async function appendMessages(
   ctx: CoreContext,
   accountId: AccountId,
-  mailboxName: string,
+  mailbox: string | MailboxRef,
   uploads: readonly UploadedMessage[],
 ): Promise<AppendedMessages> {
+  const mailboxName = typeof mailbox === 'string' ? mailbox : `#${mailbox.id}`;
   if (uploads.length === 0) throw new InvalidInputError('no message to append');
   for (const u of uploads) if (sizeOf(u.message) === 0) throw new InvalidInputError('empty message');
   const flags = uploads.map((u) => parseFlags(u.flags));
   const db = ctx.db;
-  const box = await findAccountMailbox(db, accountId, mailboxName);
+  // A MailboxRef was found for this account already; if it is gone since, the insert finds no mailbox (NotFoundError).
+  const box = typeof mailbox === 'string' ? await findAccountMailbox(db, accountId, mailbox) : mailbox;
   const newMessage = (i: number, content: MessageContent): NewMessage => {
     const m = uploads[i]!.message;
     return {

@@ -1,16 +1,17 @@
 /**
  * EXPUNGE and CLOSE (RFC 9051 6.4.3, 6.4.1) and UID EXPUNGE (RFC 4315 2.1):
  * remove the \Deleted messages of a mailbox, all of them or only those among
- * given UIDs, atomically (mailbox row lock, then one statement:
- * store/expunge.ts). The expunged UIDs get one new modseq and a tombstone
+ * given UIDs, atomically (mailbox row lock, then one statement, sent
+ * together: store/expunge.ts). The expunged UIDs get one new modseq and a tombstone
  * each (QRESYNC VANISHED, RFC 7162 3.2), the quota counters drop by what was
  * removed, and the blobs are left to the collector (mail-gc.ts).
  */
+import { NotFoundError } from '../lib/errors.ts';
 import type { AccountId, MailboxId, ModSeq } from '../lib/ids.ts';
 import { expandUidRanges, normalizeUidRanges, type UidRange } from '../lib/uid-ranges.ts';
 import { expungeDeleted } from '../store/expunge.ts';
 import type { CoreContext } from './context.ts';
-import { announce, withLockedMailboxes } from './locked-mailboxes.ts';
+import { announce } from './locked-mailboxes.ts';
 
 export interface ExpungeInput {
   accountId: AccountId;
@@ -31,12 +32,9 @@ export interface ExpungeResult {
 
 export async function expungeMessages(ctx: CoreContext, input: ExpungeInput): Promise<ExpungeResult> {
   const uids = input.uids == null ? null : normalizeUidRanges(input.uids);
-  const done = await withLockedMailboxes(ctx, input.accountId, [input.mailboxId], async (tx, boxes) => {
-    const modseq = boxes.get(input.mailboxId)!.highestModseq + 1n;
-    if (uids !== null && uids.length === 0) return { gone: { uids: [], count: 0, bytes: 0 }, modseq };
-    return { gone: await expungeDeleted(tx, input.mailboxId, modseq, uids), modseq };
-  });
-  const modseq = done.gone.count > 0 ? done.modseq : null;
+  const gone = await expungeDeleted(ctx.db, input.accountId, input.mailboxId, uids);
+  if (!gone) throw new NotFoundError(`mailbox ${input.mailboxId} does not exist`);
+  const modseq = gone.modseq;
   if (modseq !== null) announce(ctx, [{ mailboxId: input.mailboxId, modseq }]);
-  return { ranges: done.gone.uids, uids: expandUidRanges(done.gone.uids), bytes: done.gone.bytes, modseq: modseq as ModSeq | null };
+  return { ranges: gone.uids, uids: expandUidRanges(gone.uids), bytes: gone.bytes, modseq: modseq as ModSeq | null };
 }

@@ -12,14 +12,15 @@ import type { AccountId, MailboxId, UidValidity } from '../lib/ids.ts';
 import { expandUidRanges } from '../lib/uid-ranges.ts';
 import type { Directory, DirectoryAccount } from '../directory/types.ts';
 import type { Database } from '../store/db.ts';
-import { appendMessages, findAccountMailbox, type AppendedMessages, type UploadedMessage } from './append-batch.ts';
+import { appendMessages, findAccountMailbox, type AppendedMessages, type MailboxRef, type UploadedMessage } from './append-batch.ts';
 import type { CoreContext } from './context.ts';
 import type { MailboxChangeListener, MailboxWatcher } from './mailbox-change-feed.ts';
 import { copyMessages, moveMessages, type CopyResult } from './copy-move.ts';
 import { expungeMessages, type ExpungeResult } from './expunge.ts';
-import { iterateFlags, mailboxStatuses, selectMailbox, vanishedSince, type MailboxStatus, type MailboxView } from './mailbox-sync.ts';
-import { fetchMessages, messageStructure, readMessage, type FetchedMessage, type MessageStructure } from './message-fetch.ts';
+import { claimRecent, iterateFlags, mailboxStatuses, selectMailbox, vanishedSince, type MailboxStatus, type MailboxView, type Vanished } from './mailbox-sync.ts';
+import { fetchMessages, messageStructure, readMessage, type FetchContent, type FetchedMessage, type MessageStructure } from './message-fetch.ts';
 import { storeFlags, type FlagState, type StoreFlagsInput, type StoreFlagsResult } from './message-flags.ts';
+import { searchMessages, type SearchMatches, type SearchOptions, type SearchQuery } from './message-search.ts';
 import {
   createMailbox, deleteMailbox, listMailboxTree, renameMailbox, subscribe, unsubscribe, type CreatedMailbox, type RenameResult, type TreeEntry,
 } from './mailbox-tree.ts';
@@ -41,6 +42,7 @@ export type {
   StoreFlagsResult,
   TreeEntry,
   UploadedMessage,
+  Vanished,
 };
 
 /** What changed in a mailbox since a modseq (the selected state's notifications, RFC 9051 7). */
@@ -76,7 +78,7 @@ export interface ImapCoreServices {
   /** A sink for one uploaded message: in memory while small, spooled in the database above 1 MiB. */
   openUpload(): MessageSpool;
   /** APPEND / MULTIAPPEND: all or none, resolved after COMMIT (core/append-batch.ts). */
-  appendMessages(account: DirectoryAccount, mailboxName: string, uploads: readonly UploadedMessage[]): Promise<AppendedMessages>;
+  appendMessages(account: DirectoryAccount, mailbox: string | MailboxRef, uploads: readonly UploadedMessage[]): Promise<AppendedMessages>;
   watchMailbox(mailboxId: MailboxId, listener: MailboxChangeListener): () => void;
   /** SELECT/EXAMINE snapshot (core/mailbox-sync.ts); `claimRecent` for a rev1 read-write SELECT. NotFoundError: not the account's. */
   selectMailbox(accountId: AccountId, mailboxId: MailboxId, opts: { claimRecent: boolean }): Promise<MailboxView>;
@@ -84,16 +86,22 @@ export interface ImapCoreServices {
   mailboxChanges(accountId: AccountId, mailboxId: MailboxId, since: bigint): Promise<MailboxChanges>;
   /** EXPUNGE / CLOSE: removes the \Deleted messages (among `uids` when given). */
   expunge(accountId: AccountId, mailboxId: MailboxId, uids: readonly { first: number; last: number }[] | null): Promise<ExpungeResult>;
-  /** FETCH FLAGS of UID ranges in chunks (one indexed query each). */
-  iterateFlags(accountId: AccountId, mailboxId: MailboxId, uids: readonly { first: number; last: number }[]): AsyncIterable<FlagState[]>;
+  /** FETCH FLAGS of UID ranges in chunks (one indexed query each); `changedSince`: CHANGEDSINCE (RFC 7162 3.1.4.1). */
+  iterateFlags(accountId: AccountId, mailboxId: MailboxId, uids: readonly { first: number; last: number }[], opts?: { changedSince?: bigint }): AsyncIterable<FlagState[]>;
+  /** UIDs expunged since a modseq, up to `upTo` (QRESYNC VANISHED (EARLIER), RFC 7162 3.2.5.2, 3.2.6). */
+  vanishedSince(accountId: AccountId, mailboxId: MailboxId, since: bigint, upTo?: bigint): Promise<Vanished>;
+  /** rev1 \Recent for messages that arrived while selected: the claimed range [from, to). */
+  claimRecent(accountId: AccountId, mailboxId: MailboxId): Promise<{ from: number; to: number }>;
   /** FETCH rows (no content) of ascending UIDs; keep batches small. */
-  fetchMessages(accountId: AccountId, mailboxId: MailboxId, uids: readonly number[]): Promise<FetchedMessage[]>;
+  fetchMessages(accountId: AccountId, mailboxId: MailboxId, uids: readonly number[], content?: FetchContent): Promise<FetchedMessage[]>;
   /** Octets [start, end) of a fetched message, in chunks of at most 1 MiB. */
   readMessage(m: FetchedMessage, start: number, end: number): AsyncIterable<Buffer>;
   /** Envelope and MIME tree (stored, or parsed when not computed at delivery). */
   messageStructure(m: FetchedMessage): Promise<MessageStructure>;
   /** STORE (core/message-flags.ts). */
   storeFlags(input: StoreFlagsInput): Promise<StoreFlagsResult>;
+  /** SEARCH (core/message-search.ts): matching UIDs up to `opts.maxUid`, ascending. */
+  searchMessages(accountId: AccountId, mailboxId: MailboxId, query: SearchQuery, opts: SearchOptions): Promise<SearchMatches>;
   /** COPY / MOVE of UIDs between two of the account's mailboxes (core/copy-move.ts); COPY checks the quota. */
   copyMessages(accountId: AccountId, sourceId: MailboxId, targetId: MailboxId, uids: readonly { first: number; last: number }[], move: boolean): Promise<CopyResult>;
 }
@@ -135,22 +143,27 @@ export function createImapCoreServices(db: Database, directory: Directory, opts:
       return check?.over ?? false;
     },
     openUpload: () => new MessageSpool(db),
-    appendMessages: (account, mailboxName, uploads) => appendMessages(ctx(account.address), account.id, mailboxName, uploads),
+    appendMessages: (account, mailbox, uploads) => appendMessages(ctx(account.address), account.id, mailbox, uploads),
     watchMailbox: (mailboxId, listener) => opts.feed.watchMailbox(mailboxId, listener),
     selectMailbox: (accountId, mailboxId, o) => selectMailbox(system, accountId, mailboxId, o),
     async mailboxChanges(accountId, mailboxId, since) {
       // Expunges first: a message changed after this read is reported again next time, never lost.
       const gone = await vanishedSince(system, accountId, mailboxId, since);
       const changed: FlagState[] = [];
+      // Nothing happened since (the usual NOOP / IDLE wake-up check): one query, not two.
+      if (gone.highestModseq <= since) return { highestModseq: gone.highestModseq, vanished: expandUidRanges(gone.vanished), changed };
       for await (const chunk of iterateFlags(system, accountId, mailboxId, { changedSince: since })) changed.push(...chunk);
       return { highestModseq: gone.highestModseq, vanished: expandUidRanges(gone.vanished), changed };
     },
     expunge: (accountId, mailboxId, uids) => expungeMessages(system, { accountId, mailboxId, uids }),
-    iterateFlags: (accountId, mailboxId, uids) => iterateFlags(system, accountId, mailboxId, { uids }),
-    fetchMessages: (accountId, mailboxId, uids) => fetchMessages(system, accountId, mailboxId, uids),
+    iterateFlags: (accountId, mailboxId, uids, o) => iterateFlags(system, accountId, mailboxId, { uids, ...(o?.changedSince === undefined ? {} : { changedSince: o.changedSince }) }),
+    vanishedSince: (accountId, mailboxId, since, upTo) => vanishedSince(system, accountId, mailboxId, since, upTo === undefined ? {} : { upTo }),
+    claimRecent: (accountId, mailboxId) => claimRecent(system, accountId, mailboxId),
+    fetchMessages: (accountId, mailboxId, uids, content) => fetchMessages(system, accountId, mailboxId, uids, content),
     readMessage: (m, start, end) => readMessage(system, m, start, end),
     messageStructure: (m) => messageStructure(system, m),
     storeFlags: (input) => storeFlags(system, input),
+    searchMessages: (accountId, mailboxId, query, o) => searchMessages(system, accountId, mailboxId, query, o),
     copyMessages: (accountId, sourceId, targetId, uids, move) =>
       move
         ? moveMessages(system, { accountId, sourceId, targetId, uids })

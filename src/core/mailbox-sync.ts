@@ -18,12 +18,12 @@
  * and STATUS claim nothing. So each message is \Recent in exactly one session,
  * as RFC 3501 2.3.2 asks, without per-session rows.
  */
-import { NotFoundError } from '../lib/errors.ts';
+import { InvalidInputError, NotFoundError } from '../lib/errors.ts';
 import type { AccountId, MailboxId, ModSeq, Uid, UidValidity } from '../lib/ids.ts';
 import { ALL_UIDS, countUids, expandUidRanges, normalizeUidRanges, type UidRange } from '../lib/uid-ranges.ts';
 import * as store from '../store/mailbox-sync.ts';
 import type { CoreContext } from './context.ts';
-import { mailboxObjectId } from './mailbox-names.ts';
+import { mailboxObjectId, normalizeMailboxName } from './mailbox-names.ts';
 import { flagNames, type FlagState } from './message-flags.ts';
 
 export interface MailboxView {
@@ -57,24 +57,29 @@ function countIn(ranges: readonly UidRange[], from: number, to: number): number 
 
 /**
  * The state SELECT/EXAMINE reports. `claimRecent` (rev1 SELECT, not EXAMINE):
- * claim the \Recent messages in the same transaction, so the claimed range and
- * the UID list agree (the claim holds the mailbox row until the snapshot is read).
+ * claim the \Recent messages in the same statement, so the claimed range and
+ * the UID list agree (store/mailbox-sync.ts SNAPSHOT_CLAIM_SQL). The mailbox
+ * is given by id, or by name (found and read in one statement); NotFoundError
+ * when it is not one of the account's (or the name is not a valid one).
  */
 export async function selectMailbox(
   ctx: CoreContext,
   accountId: AccountId,
-  mailboxId: MailboxId,
+  mailbox: MailboxId | { name: string },
   opts: { claimRecent?: boolean } = {},
 ): Promise<MailboxView> {
-  const read = opts.claimRecent
-    ? await ctx.db.transaction(async (tx) => {
-        const recent = await store.claimRecent(tx, accountId, mailboxId);
-        return recent ? { recent, snap: await store.mailboxSnapshot(tx, accountId, mailboxId) } : undefined;
-      })
-    : { recent: null, snap: await store.mailboxSnapshot(ctx.db, accountId, mailboxId) };
-  const snap = read?.snap;
-  if (!read || !snap) throw new NotFoundError(`mailbox ${mailboxId} does not exist`);
-  const recent = read.recent;
+  let target = mailbox;
+  if (typeof mailbox !== 'number') {
+    try {
+      target = { name: normalizeMailboxName(mailbox.name) };
+    } catch (err) {
+      if (err instanceof InvalidInputError) throw new NotFoundError(`mailbox ${JSON.stringify(mailbox.name)} does not exist`);
+      throw err;
+    }
+  }
+  const snap = await store.mailboxSnapshot(ctx.db, accountId, target, { claimRecent: opts.claimRecent ?? false });
+  if (!snap) throw new NotFoundError(`mailbox ${typeof mailbox === 'number' ? mailbox : JSON.stringify(mailbox.name)} does not exist`);
+  const recent = snap.recent;
   return {
     id: snap.id,
     name: snap.name,

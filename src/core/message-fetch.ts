@@ -15,9 +15,11 @@ import type { AccountId, MailboxId, MessageId } from '../lib/ids.ts';
 import { envelopeFromJson, structureFromJson } from '../mail/mime-json.ts';
 import { parseMimeStructure } from '../mail/mime-structure.ts';
 import type { ImapEnvelope, MimePart } from '../mail/mime-types.ts';
-import { fetchRows, readBlobRange, type FetchRow } from '../store/fetch.ts';
+import { fetchRows, readBlobRange, type FetchContent, type FetchRow } from '../store/fetch.ts';
 import type { CoreContext } from './context.ts';
 import { flagNames } from './message-flags.ts';
+
+export type { FetchContent };
 
 export const READ_CHUNK = 1024 * 1024;
 
@@ -33,6 +35,12 @@ export interface FetchedMessage {
   /** From messages.bodystructure; undefined: not computed. */
   structure: MimePart | undefined;
   headerPrefix: Buffer;
+  /** The blob's id: the same for a message and its copies (RFC 8474 EMAILID). */
+  blobId: number;
+  /** Leading octets of the blob read with the row (store FetchContent); reads inside it need no query. */
+  content?: Buffer | undefined;
+  /** Octets of the blob's header section, when the stored structure has it: BODY[HEADER] is [0, prefix + headerEnd) without reading the tree. */
+  headerEnd?: number | undefined;
 }
 
 function fetched(r: FetchRow): FetchedMessage {
@@ -46,16 +54,30 @@ function fetched(r: FetchRow): FetchedMessage {
     envelope: r.envelope == null ? undefined : envelopeFromJson(r.envelope),
     structure: r.bodystructure == null ? undefined : structureFromJson(r.bodystructure),
     headerPrefix: r.headerPrefix,
+    blobId: r.blobId,
+    ...(r.content ? { content: r.content } : {}),
+    ...(r.headerEnd !== null ? { headerEnd: r.headerEnd } : {}),
   };
 }
 
 /** The messages of `uids` (ascending) of the account's mailbox; UIDs no longer there are left out. */
-export async function fetchMessages(ctx: CoreContext, accountId: AccountId, mailboxId: MailboxId, uids: readonly number[]): Promise<FetchedMessage[]> {
-  return (await fetchRows(ctx.db, accountId, mailboxId, uids)).map(fetched);
+export async function fetchMessages(
+  ctx: CoreContext,
+  accountId: AccountId,
+  mailboxId: MailboxId,
+  uids: readonly number[],
+  content: FetchContent = 'none',
+): Promise<FetchedMessage[]> {
+  return (await fetchRows(ctx.db, accountId, mailboxId, uids, content)).map(fetched);
 }
 
 /** Octets [start, end) of the message (header_prefix || blob), in chunks of at most READ_CHUNK. */
-export async function* readMessage(ctx: CoreContext, m: Pick<FetchedMessage, 'id' | 'size' | 'headerPrefix'>, start: number, end: number): AsyncGenerator<Buffer> {
+export async function* readMessage(
+  ctx: CoreContext,
+  m: Pick<FetchedMessage, 'id' | 'size' | 'headerPrefix' | 'content'>,
+  start: number,
+  end: number,
+): AsyncGenerator<Buffer> {
   const stop = Math.min(end, m.size);
   const prefix = m.headerPrefix.length;
   let at = Math.max(0, start);
@@ -63,6 +85,11 @@ export async function* readMessage(ctx: CoreContext, m: Pick<FetchedMessage, 'id
     const piece = m.headerPrefix.subarray(at, Math.min(prefix, stop));
     at += piece.length;
     yield piece;
+  }
+  const cached = m.content;
+  if (cached && at < stop && stop - prefix <= cached.length) {
+    yield cached.subarray(at - prefix, stop - prefix);
+    return;
   }
   while (at < stop) {
     const to = Math.min(stop, at + READ_CHUNK);

@@ -5,14 +5,14 @@
  * statement: store/flags.ts). Messages whose flags change get one new modseq,
  * higher than any before in the mailbox; those already as asked keep theirs.
  */
-import { InvalidInputError } from '../lib/errors.ts';
+import { InvalidInputError, NotFoundError } from '../lib/errors.ts';
 import type { AccountId, MailboxId, ModSeq, Uid } from '../lib/ids.ts';
 import { normalizeUidRanges, type UidRange } from '../lib/uid-ranges.ts';
 import * as store from '../store/flags.ts';
 import type { SystemFlags } from '../store/messages.ts';
 import type { SystemFlag } from './append.ts';
 import type { CoreContext } from './context.ts';
-import { announce, withLockedMailboxes } from './locked-mailboxes.ts';
+import { announce } from './locked-mailboxes.ts';
 
 export type FlagOperation = store.FlagOperation;
 
@@ -96,13 +96,9 @@ export async function storeFlags(ctx: CoreContext, input: StoreFlagsInput): Prom
   const change = parseFlags(input.flags);
   const uids: UidRange[] = normalizeUidRanges(input.uids);
   const unchangedSince = input.unchangedSince ?? null;
-  const result = await withLockedMailboxes(ctx, input.accountId, [input.mailboxId], async (tx, boxes) => {
-    const box = boxes.get(input.mailboxId)!;
-    if (uids.length === 0) return { rows: { changed: [], unchanged: [], failed: [] }, highest: box.highestModseq };
-    const modseq = box.highestModseq + 1n;
-    const rows = await store.storeFlags(tx, input.mailboxId, uids, input.operation, change, modseq, unchangedSince);
-    return { rows, highest: rows.changed.length > 0 ? modseq : box.highestModseq };
-  });
+  const rows = await store.storeFlags(ctx.db, input.accountId, input.mailboxId, uids, input.operation, change, unchangedSince);
+  if (!rows) throw new NotFoundError(`mailbox ${input.mailboxId} does not exist`);
+  const result = { rows, highest: rows.changed[0]?.modseq ?? rows.mailbox.highestModseq };
   if (result.rows.changed.length > 0) announce(ctx, [{ mailboxId: input.mailboxId, modseq: result.highest }]);
   return {
     changed: result.rows.changed.map(state),

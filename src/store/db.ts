@@ -20,15 +20,40 @@
 
 export type Row = Record<string, unknown>;
 
+export interface QueryOptions {
+  /**
+   * PostgreSQL: run as a named prepared statement, cached per connection
+   * (default: when there are parameters). Pass false for SQL whose text varies
+   * (SEARCH compiles a WHERE clause per tree shape), so the cache stays small.
+   * The embedded engine ignores it.
+   */
+  prepare?: boolean;
+}
+
 /** Something that runs a parameterized statement: the database or an open transaction. */
 export interface Queryable {
   /** One statement, `$n` parameters, rows back. */
-  query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+  query<R extends Row = Row>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<R[]>;
   /** Several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
 }
 
 export type Tx = Queryable;
+
+/** One statement of Database.batch. */
+export interface Statement {
+  readonly sql: string;
+  readonly params?: readonly unknown[];
+}
+
+/** Database.batch for engines without pipelining: the statements in one transaction, one after another. */
+export function batchInTransaction(db: Pick<Database, 'transaction'>, statements: readonly Statement[]): Promise<Row[][]> {
+  return db.transaction(async (tx) => {
+    const out: Row[][] = [];
+    for (const s of statements) out.push(await tx.query(s.sql, s.params ?? []));
+    return out;
+  });
+}
 
 export type EngineKind = 'postgres' | 'embedded';
 
@@ -39,6 +64,17 @@ export interface Database extends Queryable {
    * Never call the Database itself inside `fn`; use the `tx` it is given.
    */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Runs `statements` in order in one transaction, sent together: on real
+   * PostgreSQL BEGIN, the statements and COMMIT go out pipelined, one round
+   * trip instead of n + 2 (a short transaction's cost is mostly round trips).
+   * So a statement cannot take parameters from an earlier one's rows; it
+   * reads what the earlier ones locked or wrote through SQL (each statement
+   * gets a fresh snapshot, READ COMMITTED). All or nothing: the first error
+   * rolls the transaction back and is thrown. Resolves after COMMIT with the
+   * rows of each statement.
+   */
+  batch(statements: readonly Statement[]): Promise<Row[][]>;
   /**
    * Subscribes to a NOTIFY channel. Real PostgreSQL: a dedicated LISTEN connection;
    * embedded: PGlite's in-process notifications, forwarded from the worker.

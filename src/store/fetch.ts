@@ -23,19 +23,53 @@ export interface FetchRow {
   bodystructure: unknown;
   /** The header prefix (Received, Delivered-To...), prepended to the blob. */
   headerPrefix: Buffer;
+  /** messages.blob_id: the same for a message and its copies (RFC 8474 EMAILID). */
+  blobId: number;
+  /** Leading octets of the blob read with the row (FetchContent), or null. */
+  content: Buffer | null;
+  /** Octets of the blob's header section (the stored structure's body start), null when not computed. */
+  headerEnd: number | null;
 }
 
+/**
+ * Blob octets a FETCH batch reads with its rows, saving a query per message:
+ * 'none'; 'header': the top-level header section (from the stored structure);
+ * 'headerOnly': the same without the envelope and structure columns (a
+ * message list's header FETCH needs neither, and parsing their JSON is most
+ * of the cost of a row); 'small': the whole blob when it is at most
+ * SMALL_BLOB octets.
+ */
+export type FetchContent = 'none' | 'header' | 'headerOnly' | 'small';
+
+/** Largest blob read whole with its row: a batch of 100 holds at most 6.4 MB. */
+export const SMALL_BLOB = 64 * 1024;
+
+const FETCH_COLUMNS = `m.id, m.uid, m.modseq, m.size, m.internal_date, m.seen, m.answered, m.flagged, m.deleted, m.draft,
+            m.keywords, m.envelope, m.bodystructure, m.header_prefix, m.blob_id, (m.bodystructure->'o'->>1)::int AS header_end`;
+const HEADER_CONTENT = `CASE WHEN m.bodystructure IS NOT NULL THEN substring(d.data FROM 1 FOR (m.bodystructure->'o'->>1)::int) END AS content`;
+const FETCH_WHERE = 'WHERE b.id = $1 AND b.account_id = $2 AND m.mailbox_id = $1 AND m.uid = ANY($3::int[]) ORDER BY m.uid';
+
+/** One static statement per kind (each is prepared once per connection). */
+const FETCH_SQL: Record<FetchContent, string> = {
+  none: `SELECT ${FETCH_COLUMNS}, NULL::bytea AS content FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id ${FETCH_WHERE}`,
+  header: `SELECT ${FETCH_COLUMNS}, ${HEADER_CONTENT}
+       FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id JOIN blobs d ON d.id = m.blob_id ${FETCH_WHERE}`,
+  headerOnly: `SELECT ${FETCH_COLUMNS.replace('m.envelope, m.bodystructure,', 'NULL::jsonb AS envelope, NULL::jsonb AS bodystructure,')}, ${HEADER_CONTENT}
+       FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id JOIN blobs d ON d.id = m.blob_id ${FETCH_WHERE}`,
+  small: `SELECT ${FETCH_COLUMNS}, CASE WHEN d.size <= ${SMALL_BLOB} THEN d.data END AS content
+       FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id JOIN blobs d ON d.id = m.blob_id ${FETCH_WHERE}`,
+};
+
 /** The rows of `uids` (ascending) in the account's mailbox; missing UIDs are left out. */
-export async function fetchRows(q: Queryable, accountId: AccountId, mailboxId: MailboxId, uids: readonly number[]): Promise<FetchRow[]> {
+export async function fetchRows(
+  q: Queryable,
+  accountId: AccountId,
+  mailboxId: MailboxId,
+  uids: readonly number[],
+  content: FetchContent = 'none',
+): Promise<FetchRow[]> {
   if (uids.length === 0) return [];
-  const rows = await q.query(
-    `SELECT m.id, m.uid, m.modseq, m.size, m.internal_date, m.seen, m.answered, m.flagged, m.deleted, m.draft,
-            m.keywords, m.envelope, m.bodystructure, m.header_prefix
-       FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
-      WHERE b.id = $1 AND b.account_id = $2 AND m.mailbox_id = $1 AND m.uid = ANY($3::int[])
-      ORDER BY m.uid`,
-    [mailboxId, accountId, [...uids]],
-  );
+  const rows = await q.query(FETCH_SQL[content], [mailboxId, accountId, [...uids]]);
   return rows.map((r) => ({
     id: Number(r.id) as MessageId,
     uid: Number(r.uid),
@@ -53,6 +87,9 @@ export async function fetchRows(q: Queryable, accountId: AccountId, mailboxId: M
     envelope: typeof r.envelope === 'string' ? JSON.parse(r.envelope) : r.envelope,
     bodystructure: typeof r.bodystructure === 'string' ? JSON.parse(r.bodystructure) : r.bodystructure,
     headerPrefix: r.header_prefix as Buffer,
+    blobId: Number(r.blob_id),
+    content: (r.content as Buffer | null) ?? null,
+    headerEnd: r.header_end == null ? null : Number(r.header_end),
   }));
 }
 

@@ -18,7 +18,7 @@
  * them through lockMailboxes.
  */
 import type { AccountId, MailboxId, UidValidity } from '../lib/ids.ts';
-import type { Queryable } from './db.ts';
+import type { Queryable, Row, Statement } from './db.ts';
 
 export interface LockedMailbox {
   id: MailboxId;
@@ -37,21 +37,32 @@ export interface LockedMailbox {
  * caller compares lengths (that is the access check).
  */
 export async function lockMailboxes(tx: Queryable, accountId: AccountId, ids: readonly MailboxId[]): Promise<LockedMailbox[]> {
-  const rows = await tx.query<{
-    id: string;
-    name: string;
-    uidvalidity: string;
-    uid_next: string;
-    highest_modseq: string;
-    message_count: number;
-    total_size: string;
-  }>(
-    `SELECT id, name, uidvalidity, uid_next, highest_modseq, message_count, total_size
-       FROM mailboxes WHERE account_id = $1 AND id = ANY($2::bigint[])
-      ORDER BY id FOR UPDATE`,
-    [accountId, [...new Set(ids)]],
-  );
-  return rows.map((r) => ({
+  const s = lockMailboxesStatement(accountId, ids);
+  return lockedMailboxes(await tx.query(s.sql, s.params));
+}
+
+/** lockMailboxes as a statement of a Database.batch; lockedMailboxes() reads its rows. */
+export function lockMailboxesStatement(accountId: AccountId, ids: readonly MailboxId[]): Statement {
+  return {
+    sql: `SELECT id, name, uidvalidity, uid_next, highest_modseq, message_count, total_size
+            FROM mailboxes WHERE account_id = $1 AND id = ANY($2::bigint[])
+           ORDER BY id FOR UPDATE`,
+    params: [accountId, [...new Set(ids)]],
+  };
+}
+
+export function lockedMailboxes(rows: readonly Row[]): LockedMailbox[] {
+  return (
+    rows as readonly {
+      id: string;
+      name: string;
+      uidvalidity: string;
+      uid_next: string;
+      highest_modseq: string;
+      message_count: number;
+      total_size: string;
+    }[]
+  ).map((r) => ({
     id: Number(r.id) as MailboxId,
     name: r.name,
     uidValidity: Number(r.uidvalidity) as UidValidity,

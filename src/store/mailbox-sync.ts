@@ -37,12 +37,51 @@ const SNAPSHOT_SQL = `
    WHERE mb.id = $1 AND mb.account_id = $2`;
 
 /**
+ * SNAPSHOT_SQL that also claims \Recent (IMAP4rev1 read-write SELECT, RFC
+ * 3501 2.3.2) in the same statement: recent_uid moves up to one past the
+ * highest UID the statement's snapshot sees, so the claimed range [from, to)
+ * never covers a message missing from the returned UID list (a delivery that
+ * commits meanwhile stays unclaimed, for the next claim). The row lock of the
+ * UPDATE makes two claimers on any nodes take disjoint ranges. With nothing
+ * new to claim (the usual re-SELECT) the row is neither locked nor written, so
+ * the statement stays read-only (no WAL, no commit flush) and claims [].
+ */
+const SNAPSHOT_CLAIM_SQL = `
+  WITH top AS (
+    SELECT coalesce(max(uid), 0) + 1 AS uid FROM messages WHERE mailbox_id = $1
+  ), claim AS (
+    UPDATE mailboxes mb SET recent_uid = top.uid
+      FROM (SELECT id, recent_uid FROM mailboxes
+             WHERE id = $1 AND account_id = $2 AND recent_uid < (SELECT uid FROM top) FOR UPDATE) AS old, top
+     WHERE mb.id = old.id
+     RETURNING old.recent_uid AS from_uid, mb.recent_uid AS to_uid
+  )
+  ${SNAPSHOT_SQL.replace('mb.message_count,', 'mb.message_count, coalesce((SELECT from_uid FROM claim), 0) AS claim_from, coalesce((SELECT to_uid FROM claim), 0) AS claim_to,')}`;
+
+/**
+ * The same statements with the mailbox named instead of numbered ($1 the
+ * name, $2 the account): SELECT finds and reads the mailbox in one round trip.
+ */
+const byName = (sql: string): string => sql.replace(/\$1(?!\d)/g, '(SELECT id FROM mailboxes WHERE account_id = $2 AND name = $1)');
+const SNAPSHOT_BY_NAME_SQL = byName(SNAPSHOT_SQL);
+const SNAPSHOT_CLAIM_BY_NAME_SQL = byName(SNAPSHOT_CLAIM_SQL);
+
+/**
  * The whole state SELECT reports, in ONE statement (one snapshot, so the UID
  * list, the counts and highest_modseq agree): a few hundred octets for a
- * mailbox of 100,000 messages with few gaps in its UIDs.
+ * mailbox of 100,000 messages with few gaps in its UIDs. `claimRecent`: the
+ * \Recent range this caller claimed comes back as `recent`. The mailbox is
+ * given by id or by (normalized) name; undefined: not one of the account's.
  */
-export async function mailboxSnapshot(q: Queryable, accountId: AccountId, mailboxId: MailboxId): Promise<MailboxSnapshot | undefined> {
+export async function mailboxSnapshot(
+  q: Queryable,
+  accountId: AccountId,
+  mailbox: MailboxId | { name: string },
+  opts: { claimRecent?: boolean } = {},
+): Promise<(MailboxSnapshot & { recent: { from: number; to: number } | null }) | undefined> {
   const rows = await q.query<{
+    claim_from?: string | null;
+    claim_to?: string | null;
     id: string;
     name: string;
     uidvalidity: string;
@@ -54,10 +93,20 @@ export async function mailboxSnapshot(q: Queryable, accountId: AccountId, mailbo
     uids: string | null;
     unseen: string;
     first_unseen: string | null;
-  }>(SNAPSHOT_SQL, [mailboxId, accountId]);
+  }>(
+    typeof mailbox === 'number'
+      ? opts.claimRecent
+        ? SNAPSHOT_CLAIM_SQL
+        : SNAPSHOT_SQL
+      : opts.claimRecent
+        ? SNAPSHOT_CLAIM_BY_NAME_SQL
+        : SNAPSHOT_BY_NAME_SQL,
+    [typeof mailbox === 'number' ? mailbox : mailbox.name, accountId],
+  );
   const r = rows[0];
   if (!r) return undefined;
   return {
+    recent: r.claim_from != null && r.claim_to != null ? { from: Number(r.claim_from), to: Number(r.claim_to) } : null,
     id: Number(r.id) as MailboxId,
     name: r.name,
     uidValidity: Number(r.uidvalidity) as UidValidity,

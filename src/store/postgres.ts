@@ -4,7 +4,7 @@
  * advisory locks) and LISTEN/NOTIFY.
  */
 import postgres from 'postgres';
-import type { Database, Queryable, Row, Tx } from './db.ts';
+import type { Database, Queryable, QueryOptions, Row, Tx } from './db.ts';
 
 export interface PostgresOptions {
   url: string;
@@ -18,13 +18,13 @@ type Sql = postgres.Sql | postgres.TransactionSql;
 
 function queryable(sql: Sql): Queryable {
   return {
-    async query<R extends Row = Row>(text: string, params: readonly unknown[] = []): Promise<R[]> {
+    async query<R extends Row = Row>(text: string, params: readonly unknown[] = [], opts?: QueryOptions): Promise<R[]> {
       // Named prepared statements, cached per connection: one round trip per
       // query after the first (unprepared, the driver sends Parse+Describe and
       // waits for the parameter types before Bind+Execute: two round trips,
       // and PostgreSQL parses and plans every time). Our SQL texts are static,
-      // so the cache stays small.
-      const rows = await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: params.length > 0 });
+      // so the cache stays small; the few that vary say `prepare: false`.
+      const rows = await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: opts?.prepare ?? params.length > 0 });
       return rows as unknown as R[];
     },
     async exec(text: string): Promise<void> {
@@ -47,6 +47,23 @@ export function openPostgres(opts: PostgresOptions): Database {
     exec: base.exec,
     async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
       return (await sql.begin(async (tsql) => fn(queryable(tsql)))) as T;
+    },
+    async batch(statements) {
+      // One reserved connection; the queries are issued without waiting, so
+      // the driver writes them back to back (it pipelines up to 100). After a
+      // failed statement PostgreSQL refuses the rest (25P02) and COMMIT rolls
+      // back; the first error is the one reported.
+      const conn = await sql.reserve();
+      try {
+        const run = (text: string, params: readonly unknown[] = []) =>
+          conn.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: params.length > 0 }) as unknown as Promise<Row[]>;
+        const settled = await Promise.allSettled([run('BEGIN'), ...statements.map((s) => run(s.sql, s.params)), run('COMMIT')]);
+        const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
+        return settled.slice(1, -1).map((r) => (r as PromiseFulfilledResult<Row[]>).value);
+      } finally {
+        conn.release();
+      }
     },
     async listen(channel, onNotify) {
       const sub = await sql.listen(channel, onNotify);

@@ -4,7 +4,7 @@
  * (store/embedded.ts) and over a running node's control socket
  * (store/embedded-remote.ts). The transport only moves messages.
  */
-import type { Database, Queryable, Row, Tx } from './db.ts';
+import { batchInTransaction, type Database, type Queryable, type Row, type Tx } from './db.ts';
 import type { WireError, WorkerReply, WorkerRequest } from './embedded-protocol.ts';
 import { SqlError } from './sql-error.ts';
 
@@ -84,6 +84,9 @@ export function createRpcClient(transport: RpcTransport, onClose: () => Promise<
       }
       await call({ op: 'commit', tx });
       return result;
+    },
+    batch(statements) {
+      return batchInTransaction(db, statements);
     },
     async listen(channel, onNotify) {
       let set = listeners.get(channel);

@@ -5,9 +5,8 @@
  * after login those go (RFC 9051 7.2.2: the list may change after STARTTLS
  * and login, and is sent again in the OK of LOGIN/AUTHENTICATE).
  *
- * Not announced yet, because their commands come in the next increments
- * (docs/imap.md): CONDSTORE, QRESYNC, ESEARCH, SEARCHRES, WITHIN,
- * OBJECTID (MAILBOXID is sent with SELECT and STATUS already).
+ * SEARCH brings ESEARCH (RFC 4731), SEARCHRES (RFC 5182) and WITHIN
+ * (RFC 5032); SAVEDATE (RFC 8514) is not announced (its keys answer BAD).
  */
 export interface CapabilityContext {
   /** The connection is encrypted (after STARTTLS, or implicit TLS). */
@@ -48,6 +47,12 @@ export function capabilityList(c: CapabilityContext): string[] {
     'BINARY', // RFC 3516: FETCH BINARY[...], APPEND literal8
     `APPENDLIMIT=${c.appendLimit}`, // RFC 7889
     'UTF8=ACCEPT', // RFC 6855
+    'ESEARCH', // RFC 4731: SEARCH RETURN (MIN MAX ALL COUNT)
+    'SEARCHRES', // RFC 5182: RETURN (SAVE) and "$"
+    'WITHIN', // RFC 5032: OLDER, YOUNGER
+    'CONDSTORE', // RFC 7162 3.1
+    'QRESYNC', // RFC 7162 3.2 (ENABLE QRESYNC)
+    'OBJECTID', // RFC 8474: MAILBOXID, EMAILID, THREADID (NIL)
   );
   return caps;
 }

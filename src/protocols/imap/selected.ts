@@ -9,9 +9,11 @@
  *    notifications read the changes after it (core/mailbox-sync.ts).
  *  - sequence sets and UID sets resolve against the map, "*" being the
  *    largest number in use (RFC 9051 9: for an empty mailbox, "*" names no
- *    message). "$" (SEARCHRES, RFC 5182) is refused until SEARCH saves results.
+ *    message). "$" (SEARCHRES, RFC 5182) is the result SEARCH saved, as UIDs:
+ *    expunged messages leave it (RFC 5182 2.1), nothing saved is the empty set.
  */
 import type { MailboxId, SeqNum, Uid, UidValidity } from '../../lib/ids.ts';
+import { normalizeUidRanges, uidRangesOf, type UidRange } from '../../lib/uid-ranges.ts';
 import type { SeqBound, SequenceSet } from './parser/index.ts';
 
 export class SelectedMailbox {
@@ -27,6 +29,41 @@ export class SelectedMailbox {
 
   get exists(): number {
     return this.uids.length;
+  }
+
+  /**
+   * rev1 \Recent (RFC 3501 2.3.2): the UID ranges [from, to) this session
+   * claimed (core/mailbox-sync.ts claimRecent): at a read-write SELECT and
+   * when it learns of new messages. Empty for EXAMINE and IMAP4rev2.
+   */
+  readonly recent: { from: number; to: number }[] = [];
+
+  /** Whether `uid` is \Recent to this session. */
+  isRecent(uid: number): boolean {
+    return this.recent.some((r) => uid >= r.from && uid < r.to);
+  }
+
+  /** The RECENT count (RFC 3501 7.3.2): messages in the map that are \Recent to this session. */
+  recentCount(): number {
+    let n = 0;
+    for (const r of this.recent) {
+      if (r.to <= r.from) continue;
+      n += this.firstAtOrAbove(r.to) - this.firstAtOrAbove(r.from);
+    }
+    return n;
+  }
+
+  /** The result of the last SEARCH ... RETURN (SAVE), ascending UIDs (RFC 5182 2.1: empty until one). */
+  private savedUids: Uint32Array = new Uint32Array(0);
+
+  /** SEARCHRES: the UIDs "$" names from now on (a failed SEARCH with SAVE saves the empty set). */
+  saveResult(uids: Uint32Array): void {
+    this.savedUids = uids.slice();
+  }
+
+  /** The saved UIDs still in the map, ascending. */
+  get saved(): Uint32Array {
+    return this.savedUids.filter((u) => this.seqOf(u) > 0);
   }
 
   /** The sequence number of `uid`, or 0 when it is not in the map (binary search). */
@@ -71,6 +108,10 @@ export class SelectedMailbox {
     }
     if (seqs.length === 0) return [];
     seqs.sort((a, b) => b - a);
+    if (this.savedUids.length > 0) {
+      const goneUids = new Set(seqs.map((seq) => this.uids[seq - 1]!));
+      this.savedUids = this.savedUids.filter((u) => !goneUids.has(u));
+    }
     const drop = new Set(seqs);
     const next = new Uint32Array(this.uids.length - seqs.length);
     let j = 0;
@@ -82,12 +123,12 @@ export class SelectedMailbox {
   /**
    * The messages a sequence set names, as ascending sequence numbers. Numbers
    * above EXISTS are an error (RFC 9051 7.1.3 BAD, "message number out of
-   * range"), so the caller gets null for them.
+   * range"), so the caller gets null for them. "$" adds the saved result.
    */
   resolveSeqs(set: SequenceSet<SeqNum>): number[] | null {
     const max = this.exists;
     const bound = (b: SeqBound<SeqNum>): number => (b === '*' ? max : b);
-    const out = new Set<number>();
+    const out = new Set<number>(set.saved ? this.savedSeqs() : []);
     for (const r of set.ranges) {
       const a = bound(r.first);
       const b = bound(r.last);
@@ -101,17 +142,58 @@ export class SelectedMailbox {
    * The messages a UID set names, as ascending sequence numbers; UIDs not in
    * the map are skipped (RFC 9051 6.4.9: not an error). "*" is the highest UID
    * in the map, so "n:*" always includes the last message (RFC 9051 9).
+   * "$" adds the saved result.
    */
   resolveUids(set: SequenceSet<Uid>): number[] {
     const last = this.lastUid;
     const bound = (b: SeqBound<Uid>): number => (b === '*' ? last : b);
-    const out = new Set<number>();
+    const out = new Set<number>(set.saved ? this.savedSeqs() : []);
     for (const r of set.ranges) {
       const a = Math.min(bound(r.first), bound(r.last));
       const b = Math.max(bound(r.first), bound(r.last));
       for (let seq = this.firstAtOrAbove(a); seq <= this.exists && this.uids[seq - 1]! <= b; seq++) out.add(seq);
     }
     return [...out].sort((x, y) => x - y);
+  }
+
+  /** The saved result's messages still in the map, as sequence numbers. */
+  private savedSeqs(): number[] {
+    const seqs: number[] = [];
+    for (const u of this.savedUids) {
+      const seq = this.seqOf(u);
+      if (seq > 0) seqs.push(seq);
+    }
+    return seqs;
+  }
+
+  /**
+   * A sequence set as UID ranges for SEARCH (RFC 9051 6.4.4): numbers above
+   * EXISTS name no message rather than being an error, "*" is the last
+   * message, "$" the saved result.
+   */
+  searchSeqUids(set: SequenceSet<SeqNum>): UidRange[] {
+    const max = this.exists;
+    const uids: number[] = set.saved ? [...this.saved] : [];
+    if (max > 0) {
+      const ranges: { first: number; last: number }[] = [];
+      for (const r of set.ranges) {
+        const a = r.first === '*' ? max : Math.min(r.first, max + 1);
+        const b = r.last === '*' ? max : Math.min(r.last, max + 1);
+        const lo = Math.min(a, b);
+        const hi = Math.min(Math.max(a, b), max);
+        if (lo <= hi) ranges.push({ first: this.uids[lo - 1]!, last: this.uids[hi - 1]! });
+      }
+      return normalizeUidRanges([...ranges, ...uids.map((u) => ({ first: u, last: u }))]);
+    }
+    return uidRangesOf(uids);
+  }
+
+  /** A UID set as UID ranges for SEARCH: "*" is the highest UID in the map, "$" the saved result. */
+  searchUidUids(set: SequenceSet<Uid>): UidRange[] {
+    const last = this.lastUid;
+    const ranges: { first: number; last: number }[] = set.saved ? [...this.saved].map((u) => ({ first: u, last: u })) : [];
+    if (last > 0) for (const r of set.ranges) ranges.push({ first: r.first === '*' ? last : r.first, last: r.last === '*' ? last : r.last });
+    return normalizeUidRanges(ranges);
   }
 
   /** The first sequence number whose UID is >= uid (exists + 1 when none). */

@@ -118,7 +118,10 @@ export async function startImapServer(opts: ImapServerOptions): Promise<RunningI
     }
   };
 
-  const server: Server = createServer({ pauseOnConnect: false }, onConnection);
+  // noDelay: responses leave when the session flushes them (session.ts write());
+  // with Nagle's algorithm a response written in two parts waited for the
+  // client's delayed ACK, about 40 ms per command.
+  const server: Server = createServer({ pauseOnConnect: false, noDelay: true }, onConnection);
   server.maxConnections = opts.maxConnections ?? 10_000;
   const port = await listenOn(server, opts.listen, opts.log, proto);
   return {

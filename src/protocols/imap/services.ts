@@ -4,6 +4,7 @@
  * the settings, in cli/commands/serve-imap.ts). The protocol never sees the
  * database; every operation is scoped to the logged-in account.
  */
+import type { MailboxRef } from '../../core/append-batch.ts';
 import type {
   AppendedMessages,
   CopyResult,
@@ -20,14 +21,19 @@ import type {
   StoreFlagsResult,
   TreeEntry,
   UploadedMessage,
+  Vanished,
 } from '../../core/imap-services.ts';
+import type { FetchContent } from '../../core/message-fetch.ts';
+import type { SearchMatches, SearchOptions, SearchQuery } from '../../core/message-search.ts';
 import type { MailboxChangeListener } from '../../core/mailbox-change-feed.ts';
 import type { QuotaSubject } from '../../core/quota.ts';
 import type { SpooledMessage } from '../../core/spool.ts';
 import type { DirectoryAccount } from '../../directory/types.ts';
-import type { AccountId, MailboxId, UidValidity } from '../../lib/ids.ts';
+import type { AccountId, MailboxId } from '../../lib/ids.ts';
 
 export type {
+  MailboxRef,
+  FetchContent,
   AppendedMessages,
   CopyResult,
   CreatedMailbox,
@@ -43,7 +49,10 @@ export type {
   StoreFlagsResult,
   TreeEntry,
   UploadedMessage,
+  Vanished,
 };
+
+export type { SearchMatches, SearchOptions, SearchQuery };
 
 export interface ImapLimits {
   /** APPENDLIMIT (RFC 7889): the largest message APPEND accepts, in octets (imap.maxLiteralBytes). */
@@ -71,7 +80,7 @@ export interface ImapServices {
   mailboxTree(accountId: AccountId): Promise<TreeEntry[]>;
   /** STATUS of the account's mailboxes among `ids`; `counts`: UNSEEN, DELETED and RECENT too (they count rows). */
   mailboxStatuses(accountId: AccountId, ids: readonly MailboxId[], opts: { counts: boolean }): Promise<MailboxStatus[]>;
-  findMailbox(accountId: AccountId, name: string): Promise<{ id: MailboxId; uidValidity: UidValidity } | undefined>;
+  findMailbox(accountId: AccountId, name: string): Promise<MailboxRef | undefined>;
   /** CREATE in the account's tree (superiors too); AlreadyExistsError, SpecialUseError, InvalidInputError. */
   createMailbox(account: DirectoryAccount, name: string, specialUse: string | null): Promise<CreatedMailbox>;
   /** DELETE (inferiors stay); NotFoundError, InvalidInputError for INBOX. */
@@ -84,8 +93,8 @@ export interface ImapServices {
   /** Would `incomingBytes` more take the account over its storage quota (RFC 9208)? */
   exceedsQuota(account: QuotaSubject, incomingBytes: number): Promise<boolean>;
   openUpload(): UploadSink;
-  /** APPEND / MULTIAPPEND, all or none; resolves after COMMIT. NotFoundError: no such mailbox. */
-  appendMessages(account: DirectoryAccount, mailboxName: string, uploads: readonly UploadedMessage[]): Promise<AppendedMessages>;
+  /** APPEND / MULTIAPPEND, all or none; resolves after COMMIT. NotFoundError: no such mailbox (or gone since found). */
+  appendMessages(account: DirectoryAccount, mailbox: string | MailboxRef, uploads: readonly UploadedMessage[]): Promise<AppendedMessages>;
   /** Hints about changes of one mailbox (a wake-up only: re-read the journal); returns the unsubscribe function. */
   watchMailbox(mailboxId: MailboxId, listener: MailboxChangeListener): () => void;
   /** SELECT/EXAMINE snapshot; `claimRecent`: rev1 read-write SELECT. NotFoundError: not the account's mailbox. */
@@ -94,16 +103,22 @@ export interface ImapServices {
   mailboxChanges(accountId: AccountId, mailboxId: MailboxId, since: bigint): Promise<MailboxChanges>;
   /** Removes the \Deleted messages (among `uids` when given): EXPUNGE, CLOSE. */
   expunge(accountId: AccountId, mailboxId: MailboxId, uids: readonly { first: number; last: number }[] | null): Promise<ExpungeResult>;
-  /** FETCH FLAGS of UID ranges, in chunks of one indexed query each (UID FETCH 1:* (FLAGS)). */
-  iterateFlags(accountId: AccountId, mailboxId: MailboxId, uids: readonly { first: number; last: number }[]): AsyncIterable<FlagState[]>;
-  /** FETCH rows without content, for ascending UIDs (small batches). */
-  fetchMessages(accountId: AccountId, mailboxId: MailboxId, uids: readonly number[]): Promise<FetchedMessage[]>;
+  /** FETCH FLAGS of UID ranges, in chunks of one indexed query each (UID FETCH 1:* (FLAGS)); `changedSince`: RFC 7162 CHANGEDSINCE. */
+  iterateFlags(accountId: AccountId, mailboxId: MailboxId, uids: readonly { first: number; last: number }[], opts?: { changedSince?: bigint }): AsyncIterable<FlagState[]>;
+  /** UIDs expunged since a modseq, up to `upTo` (QRESYNC VANISHED (EARLIER)); `complete` false: a superset (tombstones pruned). */
+  vanishedSince(accountId: AccountId, mailboxId: MailboxId, since: bigint, upTo?: bigint): Promise<Vanished>;
+  /** rev1 \Recent for messages that arrived while selected (core/mailbox-sync.ts claimRecent): [from, to). */
+  claimRecent(accountId: AccountId, mailboxId: MailboxId): Promise<{ from: number; to: number }>;
+  /** FETCH rows for ascending UIDs (small batches), with the blob octets `content` asks for (default none). */
+  fetchMessages(accountId: AccountId, mailboxId: MailboxId, uids: readonly number[], content?: FetchContent): Promise<FetchedMessage[]>;
   /** Octets [start, end) of a message (header prefix and blob), in chunks of at most 1 MiB. */
   readMessage(m: FetchedMessage, start: number, end: number): AsyncIterable<Buffer>;
   /** Envelope and MIME tree, stored or parsed now. */
   messageStructure(m: FetchedMessage): Promise<MessageStructure>;
   /** STORE / UID STORE; the implied \Seen of FETCH. */
   storeFlags(input: StoreFlagsInput): Promise<StoreFlagsResult>;
+  /** SEARCH / UID SEARCH: matching UIDs up to `opts.maxUid` (the session's last known UID), ascending. */
+  searchMessages(accountId: AccountId, mailboxId: MailboxId, query: SearchQuery, opts: SearchOptions): Promise<SearchMatches>;
   /** COPY (quota checked) or MOVE of UIDs to another of the account's mailboxes; COPYUID data in the result. */
   copyMessages(accountId: AccountId, sourceId: MailboxId, targetId: MailboxId, uids: readonly { first: number; last: number }[], move: boolean): Promise<CopyResult>;
 }

@@ -37,8 +37,11 @@ import { runCommand, stateRefusal } from './commands/table.ts';
 import { domainErrorResponse } from './errors.ts';
 import { CommandReader, parseCommand, type LiteralRequest, type ParseError, type RawCommand, type ReaderItem, type ReaderLimits } from './parser/index.ts';
 import { CODE, bye, capabilityCode, continuation, tagged, untagged, untaggedStatus, type Status } from './responses.ts';
-import type { ImapServices } from './services.ts';
+import type { ImapServices, MailboxRef } from './services.ts';
 import { userOf, type ListenerMode, type SelectedMailbox, type SessionState } from './state.ts';
+
+/** send() waits for the client to read once this much is buffered (FETCH literals stream in 1 MiB reads). */
+const SEND_FLUSH_BYTES = 256 * 1024;
 
 export interface SessionOptions {
   mode: ListenerMode;
@@ -69,6 +72,8 @@ export class ImapSession implements SessionApi {
   private readonly pending: Buffer[] = [];
   private readonly enabled = new Set<Enableable>();
   private busy = false;
+  /** Responses are being gathered for one write (see write()). */
+  private corked = false;
   private closed = false;
   private upgrading = false;
   private encrypted: boolean;
@@ -160,6 +165,7 @@ export class ImapSession implements SessionApi {
 
   /** Resolves when the client has read enough of our responses (or the socket closed). */
   private async writable(): Promise<void> {
+    this.flush();
     const socket = this.socket;
     if (!socket.writableNeedDrain || this.closed) return;
     await new Promise<void>((resolve) => {
@@ -316,6 +322,18 @@ export class ImapSession implements SessionApi {
     return true;
   }
 
+  get condstore(): boolean {
+    return this.enabled.has('CONDSTORE') || this.enabled.has('QRESYNC');
+  }
+
+  get qresync(): boolean {
+    return this.enabled.has('QRESYNC');
+  }
+
+  enableCondstore(): void {
+    this.enabled.add('CONDSTORE');
+  }
+
   capabilities(): string[] {
     const limits = this.services.limits();
     return capabilityList({
@@ -361,10 +379,28 @@ export class ImapSession implements SessionApi {
     this.unwatch = undefined;
   }
 
+  /**
+   * Responses are coalesced: the socket is corked at the first write and
+   * uncorked by the tagged response, a continuation, a large send or, at the
+   * latest, the next turn of the event loop (untagged data during IDLE). So a
+   * command's responses leave in one TCP segment where they fit (with
+   * noDelay set on the socket: no Nagle wait for the client's delayed ACK).
+   */
   private write(text: string | Buffer): void {
     if (this.closed) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      setImmediate(this.flush);
+    }
     this.socket.write(text);
   }
+
+  private readonly flush = (): void => {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   untagged(data: string): void {
     this.write(untagged(data));
@@ -372,7 +408,7 @@ export class ImapSession implements SessionApi {
 
   async send(data: string | Buffer): Promise<void> {
     this.write(data);
-    await this.writable();
+    if (this.socket.writableLength >= SEND_FLUSH_BYTES) await this.writable();
   }
 
   untaggedOk(text: string, code?: string): void {
@@ -381,10 +417,12 @@ export class ImapSession implements SessionApi {
 
   tagged(tag: string, status: Status, text: string, code?: string): void {
     this.write(tagged(tag, status, text, code));
+    this.flush();
   }
 
   continuation(text: string): void {
     this.write(continuation(text));
+    this.flush();
   }
 
   expectLine(tag: string, handler: (line: Buffer) => Promise<void>): void {
@@ -430,9 +468,9 @@ export class ImapSession implements SessionApi {
     return this.currentUpload;
   }
 
-  startUpload(tag: string | null, mailbox: string): AppendUpload {
+  startUpload(tag: string | null, mailbox: string, found?: MailboxRef): AppendUpload {
     this.dropUpload();
-    this.currentUpload = new AppendUpload(tag, mailbox);
+    this.currentUpload = new AppendUpload(tag, mailbox, found);
     return this.currentUpload;
   }
 
@@ -465,6 +503,7 @@ export class ImapSession implements SessionApi {
     this.clearDeadline();
     if (this.closed) return;
     if (byeText !== undefined) this.write(bye(byeText));
+    this.flush();
     this.closed = true;
     this.current = { kind: 'logout' };
     this.unwatch?.();

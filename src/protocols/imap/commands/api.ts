@@ -3,12 +3,12 @@ import type { DirectoryAccount } from '../../../directory/types.ts';
 import type { IpEventLimit } from '../../../lib/ip-limits.ts';
 import type { Logger } from '../../../lib/log.ts';
 import type { Status } from '../responses.ts';
-import type { ImapServices } from '../services.ts';
+import type { ImapServices, MailboxRef } from '../services.ts';
 import type { SelectedMailbox, SessionState } from '../state.ts';
 import type { AppendUpload } from './append-upload.ts';
 
 /** Capabilities ENABLE can turn on (RFC 5161), spelled as CAPABILITY lists them. */
-export type Enableable = 'IMAP4rev2' | 'UTF8=ACCEPT';
+export type Enableable = 'IMAP4rev2' | 'UTF8=ACCEPT' | 'CONDSTORE' | 'QRESYNC';
 
 export interface ServerInfo {
   /** The ID response (RFC 2971 3.3): name and version of this server. */
@@ -32,6 +32,21 @@ export interface SessionApi {
   readonly rev2: boolean;
   /** Enables a capability; false when it was enabled already. */
   enable(cap: Enableable): boolean;
+  /**
+   * CONDSTORE is on for this session (RFC 7162 3.1): after any CONDSTORE
+   * enabling action, or ENABLE QRESYNC (which implies it, RFC 7162 3.2.3).
+   * Then SELECT/EXAMINE report HIGHESTMODSEQ and every FETCH response caused
+   * by a flag change carries MODSEQ.
+   */
+  readonly condstore: boolean;
+  /** ENABLE QRESYNC was given (RFC 7162 3.2.3): VANISHED instead of EXPUNGE, SELECT (QRESYNC ...). */
+  readonly qresync: boolean;
+  /**
+   * A CONDSTORE enabling action happened (RFC 7162 3.1): SELECT/EXAMINE
+   * (CONDSTORE), FETCH MODSEQ or CHANGEDSINCE, SEARCH MODSEQ, STORE
+   * UNCHANGEDSINCE, STATUS HIGHESTMODSEQ. Idempotent.
+   */
+  enableCondstore(): void;
 
   /** The current capability list (capabilities.ts). */
   capabilities(): string[];
@@ -73,7 +88,7 @@ export interface SessionApi {
   /** The APPEND whose message literals are being received, if any (commands/append.ts). */
   readonly upload: AppendUpload | undefined;
   /** Starts receiving the message literals of an APPEND (replacing nothing: there is at most one). */
-  startUpload(tag: string | null, mailbox: string): AppendUpload;
+  startUpload(tag: string | null, mailbox: string, found?: MailboxRef): AppendUpload;
   /** Takes the upload out of the session (the APPEND command completes or discards it). */
   takeUpload(): AppendUpload | undefined;
 

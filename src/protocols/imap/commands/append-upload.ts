@@ -8,7 +8,7 @@
  * session either hands the upload to it or discards it (spool rows deleted).
  */
 import type { SpooledMessage } from '../../../core/spool.ts';
-import type { UploadSink } from '../services.ts';
+import type { MailboxRef, UploadSink } from '../services.ts';
 
 export class AppendUpload {
   private readonly sinks: UploadSink[] = [];
@@ -27,6 +27,8 @@ export class AppendUpload {
     readonly tag: string | null,
     /** The target mailbox, checked to exist before the first literal was accepted. */
     readonly mailbox: string,
+    /** What that check found: APPEND stores into it without looking the name up again. */
+    readonly found?: MailboxRef,
   ) {}
 
   /** The next message literal was accepted: its bytes go to `sink`. */

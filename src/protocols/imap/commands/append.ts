@@ -37,8 +37,9 @@ export async function appendLiteral(s: SessionApi, req: LiteralRequest): Promise
   if (!upload) {
     const name = appendTarget(req.partial, { utf8: s.utf8 });
     if (name === null) return { status: 'BAD', text: 'Expected APPEND mailbox before the message' };
-    if (!(await s.services.findMailbox(user.id, name))) return { status: 'NO', code: CODE.TRYCREATE, text: 'No such mailbox' };
-    upload = s.startUpload(req.tag, name);
+    const found = await s.services.findMailbox(user.id, name);
+    if (!found) return { status: 'NO', code: CODE.TRYCREATE, text: 'No such mailbox' };
+    upload = s.startUpload(req.tag, name, found);
   }
   if (req.size === 0) return { status: 'NO', code: CODE.CANNOT, text: 'Empty message' };
   if (await s.services.exceedsQuota({ accountId: user.id, quotaBytes: user.quotaBytes }, upload.announced + req.size)) {
@@ -67,7 +68,7 @@ export async function append(s: SessionApi, cmd: AppendCommand): Promise<void> {
       await upload?.discard();
       return s.tagged(cmd.tag, 'NO', 'Empty message', CODE.CANNOT);
     }
-    const done = await s.services.appendMessages(user, cmd.mailbox, uploads);
+    const done = await s.services.appendMessages(user, upload?.found && upload.mailbox === cmd.mailbox ? upload.found : cmd.mailbox, uploads);
     s.tagged(cmd.tag, 'OK', 'APPEND completed', appendUidCode(done.uidValidity, done.uids));
   } catch (err) {
     await upload?.discard();

@@ -11,6 +11,14 @@
  *                          undone, always as literal8 (~{n}: may hold NUL);
  *                          BINARY[] is the message as stored
  *   BINARY.SIZE[part]      its decoded size (cached at delivery, else counted)
+ *   FLAGS                  with \Recent for the messages this rev1 session claimed
+ *                          (RFC 3501 2.3.2; selected.ts)
+ *   MODSEQ                 RFC 7162 3.1.5: `MODSEQ (n)`
+ *   EMAILID                RFC 8474 5.1: `M` + the blob id in base 36, so a message and
+ *                          its copies (COPY, MOVE, one delivery to several mailboxes)
+ *                          share it; so do separate deliveries of byte-identical content
+ *                          (one deduplicated blob), a known limitation (docs/imap.md)
+ *   THREADID               RFC 8474 5.2: NIL, the server does not compute threads (yet)
  * An encoding that cannot be undone: UnknownTransferEncodingError (NO [UNKNOWN-CTE]).
  */
 import { binarySize, decodeBody, decodedSize } from '../encode/binary.ts';
@@ -33,6 +41,23 @@ export interface LiteralPiece {
 
 export type FetchPiece = string | LiteralPiece;
 
+/** `FLAGS (...)` as this session sees the message: \Recent added when it claimed it (rev1, RFC 3501 2.3.2). */
+export function flagsItem(s: SessionApi, uid: number, flags: readonly string[]): string {
+  const state = s.state;
+  const recent = state.kind === 'selected' && state.mailbox.isRecent(uid);
+  return `FLAGS (${(recent ? [...flags, '\\Recent'] : flags).join(' ')})`;
+}
+
+/** RFC 7162 3.1.5 (fetch-mod-resp). */
+export function modseqItem(modseq: bigint): string {
+  return `MODSEQ (${modseq})`;
+}
+
+/** RFC 8474 5.1 EMAILID: "M" and the blob id in base 36 (at most 14 characters of [0-9a-z]). */
+export function emailId(blobId: number): string {
+  return `M${blobId.toString(36)}`;
+}
+
 /** The message being answered, with its structure read once when an item needs it. */
 export class MessageItems {
   private structure: Promise<MessageStructure> | undefined;
@@ -53,7 +78,13 @@ export class MessageItems {
       case 'UID':
         return [`UID ${m.uid}`];
       case 'FLAGS':
-        return [`FLAGS (${m.flags.join(' ')})`];
+        return [flagsItem(this.s, m.uid, m.flags)];
+      case 'MODSEQ':
+        return [modseqItem(m.modseq)];
+      case 'EMAILID':
+        return [`EMAILID (${emailId(m.blobId)})`];
+      case 'THREADID':
+        return ['THREADID NIL'];
       case 'INTERNALDATE':
         return [`INTERNALDATE ${encodeDateTime(m.internalDate)}`];
       case 'RFC822.SIZE':
@@ -104,8 +135,11 @@ export class MessageItems {
 
   private async range(section: BodySection): Promise<OctetRange | undefined> {
     if (section.part.length === 0 && section.text === null) return { start: 0, end: this.m.size };
-    const t = await this.tree();
     const kind = section.text?.kind;
+    const header = kind === 'HEADER' || kind === 'HEADER.FIELDS' || kind === 'HEADER.FIELDS.NOT';
+    // The top-level header: the prefix lines and the blob's header section (section-range.ts), no tree needed.
+    if (header && section.part.length === 0 && this.m.headerEnd !== undefined) return { start: 0, end: this.m.headerPrefix.length + this.m.headerEnd };
+    const t = await this.tree();
     const text = kind === undefined ? '' : kind === 'HEADER.FIELDS' || kind === 'HEADER.FIELDS.NOT' ? 'HEADER' : kind;
     return sectionRange(t.root, section.part, text, t.prefixLength);
   }

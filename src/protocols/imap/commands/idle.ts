@@ -8,7 +8,10 @@
  * change hints (core/mailbox-change-feed.ts: one LISTEN per node) and pushes
  * EXPUNGE / EXISTS / FETCH as they come (updates.ts), one report at a time:
  * hints arriving during a report run one more report after it, and DONE
- * waits for the running report, so the tagged OK comes last. The autologout
+ * waits for the running report, so the tagged OK comes last. When the
+ * mailbox was deleted by another session, the report ends the connection
+ * with `* BYE` (RFC 2180 3.3; updates.ts): IDLE never waits on a mailbox
+ * that is gone. The autologout
  * timer keeps running (RFC 2177 3: clients re-issue IDLE at least every 29
  * minutes).
  */

@@ -29,6 +29,8 @@ export async function list(s: SessionApi, cmd: ListCommand): Promise<void> {
   if (statusItems) {
     const refusal = statusItemsRefusal(s, statusItems);
     if (refusal) return s.tagged(cmd.tag, 'BAD', refusal);
+    // Like STATUS HIGHESTMODSEQ, a CONDSTORE enabling action (RFC 7162 3.1).
+    if (statusItems.includes('HIGHESTMODSEQ')) s.enableCondstore();
   }
   // RFC 9051 6.3.9: an empty mailbox argument asks for the delimiter and the root of the
   // reference; names here have no root ("" is the root of every name).

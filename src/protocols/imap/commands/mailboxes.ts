@@ -14,14 +14,20 @@
  *   DELETE INBOX, RENAME below itself, bad names     NO [CANNOT]
  *
  * The selected mailbox: DELETE or RENAME of it by this session is allowed
- * (RFC 9051 6.3.5 and 6.3.6 do not forbid it). RENAME keeps the mailbox's id,
- * so a selection (which works by id) goes on under the new name.
- * TODO(selected state, session.ts): after DELETE of the selected mailbox the
- * session stays selected on a mailbox that no longer exists (its messages are
- * gone, later FETCHes answer NO [NONEXISTENT]); it should end the selection
- * (e.g. `* BYE` as RFC 2180 3.3 allows, or back to the authenticated state).
- * Nothing here changes the session's state; the name kept with the selection
- * is stale after a RENAME.
+ * (RFC 9051 6.3.5 and 6.3.6 do not forbid it).
+ *  - DELETE of the selected mailbox by this session: the mailbox is closed
+ *    first, as Dovecot does (it closes the selected mailbox before deleting
+ *    it), and the session is back in the authenticated state, told by
+ *    `* OK [CLOSED]` (RFC 9051 7.1) before the tagged OK. Refusing would
+ *    make clients UNSELECT first for no gain; staying selected on a mailbox
+ *    that no longer exists would leave nothing to answer with.
+ *  - DELETE by another session: that session gets `* BYE` at its next
+ *    command on the mailbox (RFC 2180 3.3; updates.ts closeIfSelectedGone).
+ *  - RENAME (by this session or another) keeps the mailbox's id, so a
+ *    selection (which works by id) goes on under the new name (RFC 2180
+ *    3.3 allows either); the name kept with the selection is then stale,
+ *    and nothing uses it. RENAME INBOX moves INBOX's messages away: a
+ *    session with INBOX selected sees them expunged at its next NOOP.
  */
 import type { CreateCommand, DeleteCommand, RenameCommand } from '../parser/index.ts';
 import { CODE } from '../responses.ts';
@@ -47,7 +53,12 @@ export async function create(s: SessionApi, cmd: CreateCommand): Promise<void> {
 /** DELETE (RFC 9051 6.3.5): inferiors stay; the subscription stays (6.3.7). */
 export async function deleteMailbox(s: SessionApi, cmd: DeleteCommand): Promise<void> {
   const user = userOf(s.state)!;
-  await s.services.deleteMailbox(user, cmd.mailbox);
+  const gone = await s.services.deleteMailbox(user, cmd.mailbox);
+  const state = s.state;
+  if (state.kind === 'selected' && state.mailbox.id === gone.id) {
+    s.deselect();
+    s.untaggedOk('The selected mailbox was deleted and is now closed', 'CLOSED');
+  }
   s.tagged(cmd.tag, 'OK', 'DELETE completed');
 }
 

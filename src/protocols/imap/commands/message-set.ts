@@ -1,14 +1,16 @@
 /**
- * Shared by the commands on messages (FETCH, STORE, and later SEARCH, COPY,
- * MOVE): the message set of a command, and flag changes made by the session
- * itself (RFC 9051 6.4.5 implied \Seen, 6.4.6 STORE).
+ * Shared by the commands on messages (FETCH, STORE, COPY, MOVE, UID
+ * EXPUNGE): the message set of a command, "$" included (SEARCHRES, RFC 5182
+ * 2.1: the saved result, selected.ts), and flag changes made by the session
+ * itself (RFC 9051 6.4.5 implied \Seen, 6.4.6 STORE). SEARCH resolves its
+ * sets itself (selected.ts searchSeqUids: no BAD for numbers above EXISTS).
  */
 import type { Numbered } from '../parser/index.ts';
 import type { SelectedMailbox } from '../selected.ts';
 import type { StoreFlagsInput, StoreFlagsResult } from '../services.ts';
 import type { SessionApi } from './api.ts';
 
-/** The sequence numbers a command names, ascending; null: a sequence number out of range (BAD). */
+/** The sequence numbers a command names ("$": the saved result), ascending; null: a sequence number out of range (BAD). */
 export function resolveSet(box: SelectedMailbox, cmd: Numbered): number[] | null {
   return cmd.uid ? box.resolveUids(cmd.set) : box.resolveSeqs(cmd.set);
 }

@@ -8,6 +8,7 @@
  *   APPENDLIMIT (RFC 7889 3.2) the server-wide limit;
  *   MAILBOXID (RFC 8474 4) the mailbox's object id.
  *
+ * STATUS HIGHESTMODSEQ is a CONDSTORE enabling action (RFC 7162 3.1, 3.1.6).
  * DELETED-STORAGE (RFC 9208 QUOTA) is refused until QUOTA exists. STATUS of a
  * name that is not one of the account's mailboxes: NO [NONEXISTENT] (another
  * user's mailbox of the same name is simply not there).
@@ -67,6 +68,7 @@ export async function status(s: SessionApi, cmd: StatusCommand): Promise<void> {
   const user = userOf(s.state)!;
   const refusal = statusItemsRefusal(s, cmd.items);
   if (refusal) return s.tagged(cmd.tag, 'BAD', refusal);
+  if (cmd.items.includes('HIGHESTMODSEQ')) s.enableCondstore();
   const box = await s.services.findMailbox(user.id, cmd.mailbox);
   if (!box) return s.tagged(cmd.tag, 'NO', 'No such mailbox', CODE.NONEXISTENT);
   const [st] = await s.services.mailboxStatuses(user.id, [box.id], { counts: needsCounts(cmd.items) });

@@ -3,8 +3,7 @@
  * 6.1-6.4; the grammar's command-any / command-nonauth / command-auth /
  * command-select) and its handler. The mapped type makes the table
  * exhaustive: a command added to the parser does not compile until it is
- * listed here. Commands of later increments answer BAD "not implemented yet",
- * honestly, after the state check.
+ * listed here.
  */
 import type { ImapCommand, ImapCommandName } from '../parser/index.ts';
 import type { StateKind } from '../state.ts';
@@ -18,6 +17,7 @@ import { fetch } from './fetch.ts';
 import { idle } from './idle.ts';
 import { list, lsub, namespace } from './list.ts';
 import { create, deleteMailbox, rename, subscribe, unsubscribe } from './mailboxes.ts';
+import { search } from './search.ts';
 import { close, select, unselect } from './select.ts';
 import { starttls } from './starttls.ts';
 import { status } from './status.ts';
@@ -35,10 +35,6 @@ const ANY: readonly StateKind[] = ['notAuthenticated', 'authenticated', 'selecte
 const NOT_AUTHENTICATED: readonly StateKind[] = ['notAuthenticated'];
 const AUTHENTICATED: readonly StateKind[] = ['authenticated', 'selected'];
 const SELECTED: readonly StateKind[] = ['selected'];
-
-function notYet(what: string) {
-  return (s: SessionApi, cmd: ImapCommand): void => s.tagged(cmd.tag, 'BAD', `${what} is not implemented yet`);
-}
 
 export const COMMAND_TABLE: { readonly [N in ImapCommandName]: CommandEntry<N> } = {
   CAPABILITY: { states: ANY, run: capability },
@@ -67,7 +63,7 @@ export const COMMAND_TABLE: { readonly [N in ImapCommandName]: CommandEntry<N> }
   UNSELECT: { states: SELECTED, run: unselect },
   CHECK: { states: SELECTED, run: check },
   EXPUNGE: { states: SELECTED, run: expunge },
-  SEARCH: { states: SELECTED, run: notYet('SEARCH') },
+  SEARCH: { states: SELECTED, run: search },
   FETCH: { states: SELECTED, run: fetch },
   STORE: { states: SELECTED, run: store },
   COPY: { states: SELECTED, run: copyMove },
