@@ -203,7 +203,7 @@ print(json.dumps(out))
       const caps = await c.command('d', 'CAPABILITY');
       assert.match(caps.lines[0]!, /^\* CAPABILITY IMAP4rev2 IMAP4rev1 AUTH=PLAIN SASL-IR /);
       assert.doesNotMatch(caps.lines[0]!, /STARTTLS|LOGINDISABLED/);
-      assert.match((await c.command('e', `LOGIN ${ALICE} "${PW}"`)).done, /^e OK \[CAPABILITY IMAP4rev2 IMAP4rev1 LITERAL- /);
+      assert.match((await c.command('e', `LOGIN ${ALICE} "${PW}"`)).done, /^e OK \[CAPABILITY IMAP4rev2 IMAP4rev1 LITERAL\+ /);
       c.close();
 
       // With auth.allowPlaintext, LOGIN works in the clear and LOGINDISABLED goes.
@@ -349,11 +349,21 @@ print(json.dumps(out))
       c.write(` {${limits.appendLimit + 1}}\r\n`);
       assert.match(await c.line(), /^b NO \[TOOBIG\] /);
       assert.equal((await stored(ALICE, 'Archive')).length, count, 'all or none');
-      // LITERAL- (RFC 7888): a small non-synchronizing literal needs no "+".
+      // LITERAL+ (RFC 7888): a non-synchronizing literal needs no "+".
       c.write(`c APPEND Archive {${m1.length}+}\r\n`);
       c.write(m1);
       c.write('\r\n');
       assert.match(await c.line(), /^c OK \[APPENDUID /);
+      // A non-synchronizing literal over APPENDLIMIT: NO [TOOBIG] at once, its bytes skipped as they
+      // arrive (never held), nothing stored, and the session goes on (RFC 7888 4, RFC 7889).
+      const before2 = (await stored(ALICE, 'Archive')).length;
+      c.write(`d APPEND Archive {${limits.appendLimit + 1}+}\r\n`);
+      assert.match(await c.line(), /^d NO \[TOOBIG\] /);
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      for (let left = limits.appendLimit + 1; left > 0; left -= chunk.length) c.write(chunk.subarray(0, Math.min(chunk.length, left)));
+      c.write('\r\n');
+      assert.match((await c.command('e', 'NOOP')).done, /^e OK /);
+      assert.equal((await stored(ALICE, 'Archive')).length, before2);
       c.close();
     });
 
@@ -365,13 +375,14 @@ print(json.dumps(out))
       assert.match(await c.line(), /^a BAD \[TOOBIG\] /, 'a string literal over 64 KiB, before login');
       c.write(`b NOOP ${'x'.repeat(70_000)}\r\n`);
       assert.match(await c.line(), /^b BAD Line too long/);
-      c.write('c LOGIN {5000+}\r\n');
-      assert.match(await c.line(), /^c BAD \[TOOBIG\] .*LITERAL-/);
-      c.write(`${'y'.repeat(5000)}\r\n`);
+      // LITERAL+: a non-synchronizing literal over a limit is refused, and its bytes skipped as they come.
+      c.write('c LOGIN {70000+}\r\n');
+      assert.match(await c.line(), /^c BAD \[TOOBIG\] Literal too large/);
+      c.write(`${'y'.repeat(70000)}\r\n`);
       assert.match((await c.command('d', 'NOOP')).done, /^d OK /, 'the refused literal was skipped');
       assert.ok(!c.transcript.some((l) => l.startsWith('+')));
       c.write('e APPEND INBOX {999999999999+}\r\n');
-      assert.match(await c.line(), /^e BAD \[TOOBIG\] /);
+      assert.match(await c.line(), /^e (BAD|NO) \[TOOBIG\] /);
       assert.match(await c.line(), /^\* BYE /);
       assert.ok(await c.waitClosed());
     });

@@ -29,7 +29,7 @@ export function capabilityList(c: CapabilityContext): string[] {
     else caps.push('LOGINDISABLED');
   }
   caps.push(
-    'LITERAL-', // RFC 7888 5 (part of IMAP4rev2): {n+} up to 4096 octets
+    'LITERAL+', // RFC 7888 3: {n+} of any size; one over a limit is skipped as it streams in (reader.ts)
     'ENABLE', // RFC 5161
     'ID', // RFC 2971
     'IDLE', // RFC 2177

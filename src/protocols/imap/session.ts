@@ -99,7 +99,7 @@ export class ImapSession implements SessionApi {
     this.authFailures = opts.authFailures;
     this.remoteAddress = socket.remoteAddress ?? 'unknown';
     this.encrypted = socket instanceof TLSSocket;
-    this.reader = new CommandReader({ ...opts.readerLimits, maxMessageLiteral: services.limits().appendLimit });
+    this.reader = new CommandReader({ nonSyncLiterals: 'LITERAL+', ...opts.readerLimits, maxMessageLiteral: services.limits().appendLimit });
   }
 
   start(): void {
