@@ -89,6 +89,18 @@ for (const engine of engines()) {
       await assert.rejects(claimRecent(ctx, bob, box), NotFoundError);
     });
 
+    it('SELECT by name: found and read in one statement; concurrent claims by name are disjoint; another account\'s name or a bad name is NotFound', async () => {
+      const box = (await createMailbox(ctx, alice, 'ByName/Sub')).id;
+      await fill(t.db, box, 4, 'byname');
+      const views = await Promise.all([1, 2, 3].map(() => selectMailbox(ctx, alice, { name: 'ByName/Sub' }, { claimRecent: true })));
+      assert.ok(views.every((v) => v.id === box && v.messageCount === 4));
+      assert.deepEqual(views.map((v) => v.recentCount).sort(), [0, 0, 4], 'one SELECT claims all four');
+      assert.equal((await selectMailbox(ctx, alice, { name: 'inbox' })).name, 'INBOX', 'INBOX in any case (RFC 9051 5.1)');
+      await assert.rejects(selectMailbox(ctx, bob, { name: 'ByName/Sub' }), NotFoundError);
+      await assert.rejects(selectMailbox(ctx, alice, { name: 'ByName/Nope' }), NotFoundError, 'a name that is not there');
+      await assert.rejects(selectMailbox(ctx, alice, { name: 'Bad\u0000Name' }), NotFoundError);
+    });
+
     it('STATUS and LIST-STATUS: MESSAGES, UIDNEXT, UNSEEN, DELETED, SIZE, HIGHESTMODSEQ of several mailboxes in one query', async () => {
       const a = (await createMailbox(ctx, alice, 'StatA')).id;
       const b = (await createMailbox(ctx, alice, 'StatB')).id;

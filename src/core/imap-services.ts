@@ -81,7 +81,7 @@ export interface ImapCoreServices {
   appendMessages(account: DirectoryAccount, mailbox: string | MailboxRef, uploads: readonly UploadedMessage[]): Promise<AppendedMessages>;
   watchMailbox(mailboxId: MailboxId, listener: MailboxChangeListener): () => void;
   /** SELECT/EXAMINE snapshot (core/mailbox-sync.ts); `claimRecent` for a rev1 read-write SELECT. NotFoundError: not the account's. */
-  selectMailbox(accountId: AccountId, mailboxId: MailboxId, opts: { claimRecent: boolean }): Promise<MailboxView>;
+  selectMailbox(accountId: AccountId, mailbox: MailboxId | { name: string }, opts: { claimRecent: boolean }): Promise<MailboxView>;
   /** Expunges and flag changes / new messages since `since`. */
   mailboxChanges(accountId: AccountId, mailboxId: MailboxId, since: bigint): Promise<MailboxChanges>;
   /** EXPUNGE / CLOSE: removes the \Deleted messages (among `uids` when given). */
@@ -145,7 +145,7 @@ export function createImapCoreServices(db: Database, directory: Directory, opts:
     openUpload: () => new MessageSpool(db),
     appendMessages: (account, mailbox, uploads) => appendMessages(ctx(account.address), account.id, mailbox, uploads),
     watchMailbox: (mailboxId, listener) => opts.feed.watchMailbox(mailboxId, listener),
-    selectMailbox: (accountId, mailboxId, o) => selectMailbox(system, accountId, mailboxId, o),
+    selectMailbox: (accountId, mailbox, o) => selectMailbox(system, accountId, mailbox, o),
     async mailboxChanges(accountId, mailboxId, since) {
       // Expunges first: a message changed after this read is reported again next time, never lost.
       const gone = await vanishedSince(system, accountId, mailboxId, since);

@@ -98,7 +98,7 @@ export interface ImapServices {
   /** Hints about changes of one mailbox (a wake-up only: re-read the journal); returns the unsubscribe function. */
   watchMailbox(mailboxId: MailboxId, listener: MailboxChangeListener): () => void;
   /** SELECT/EXAMINE snapshot; `claimRecent`: rev1 read-write SELECT. NotFoundError: not the account's mailbox. */
-  selectMailbox(accountId: AccountId, mailboxId: MailboxId, opts: { claimRecent: boolean }): Promise<MailboxView>;
+  selectMailbox(accountId: AccountId, mailbox: MailboxId | { name: string }, opts: { claimRecent: boolean }): Promise<MailboxView>;
   /** Expunged UIDs and changed/new messages since a modseq (notifications in the selected state). */
   mailboxChanges(accountId: AccountId, mailboxId: MailboxId, since: bigint): Promise<MailboxChanges>;
   /** Removes the \Deleted messages (among `uids` when given): EXPUNGE, CLOSE. */

@@ -58,11 +58,10 @@ export async function select(s: SessionApi, cmd: SelectCommand): Promise<void> {
     s.untaggedOk('Previous mailbox is now closed', 'CLOSED');
   }
   const readOnly = cmd.name === 'EXAMINE';
-  const found = await s.services.findMailbox(user.id, cmd.mailbox);
-  if (!found) return s.tagged(cmd.tag, 'NO', 'No such mailbox', CODE.NONEXISTENT);
   let view;
   try {
-    view = await s.services.selectMailbox(user.id, found.id, { claimRecent: !readOnly && !s.rev2 });
+    // Found by name and read in one statement (core/mailbox-sync.ts).
+    view = await s.services.selectMailbox(user.id, { name: cmd.mailbox }, { claimRecent: !readOnly && !s.rev2 });
   } catch (err) {
     if (err instanceof NotFoundError) return s.tagged(cmd.tag, 'NO', 'No such mailbox', CODE.NONEXISTENT);
     throw err;
