@@ -7,13 +7,20 @@ import {
   MAX_BODY_HASHES,
   MAX_DKIM_SIGNATURES,
   MAX_FROM_DOMAINS,
+  MAX_SIGNED_HEADER_FIELDS,
   authenticateMessage,
   authservIdOf,
   removeForgedAuthResults,
   type AuthenticateOptions,
   type InboundAuthResult,
 } from '../src/mail/authentication.ts';
+import { Deadline } from '../src/mail/auth/deadline.ts';
+import { dkimNotFinished, dkimProgress, evaluateDkim, type DkimOutcome } from '../src/mail/auth/dkim.ts';
+import { guardResolver } from '../src/mail/auth/guarded-resolver.ts';
+import { scanHeader } from '../src/mail/auth/header-scan.ts';
+import { MAX_AUTH_HEADER_BYTES, MAX_AUTH_HEADER_LINES } from '../src/mail/auth/limits.ts';
 import { dnsError, fakeResolver, systemResolver, type DnsResolver, type FakeZone } from '../src/mail/dns.ts';
+import { messageInput } from '../src/mail/message-stream.ts';
 import { mulberry32 as prng } from './helpers/prng.ts';
 
 // ---------------------------------------------------------------------------
@@ -58,6 +65,10 @@ function zone(): FakeZone {
     // DKIM key lookups of this selector fail with SERVFAIL.
     'broken._domainkey.example.test': { fail: 'ESERVFAIL' },
     'broken._domainkey.attacker.test': { fail: 'ESERVFAIL' },
+    // DKIM key lookups of these never answer: a sender's own DNS held open
+    // (slow.test is the attacker's domain, example.test's is the victim's).
+    'rsa._domainkey.slow.test': { fail: 'hang' },
+    'slow._domainkey.example.test': { fail: 'hang' },
   };
 }
 
@@ -430,6 +441,171 @@ describe('authenticateMessage: DNS failures (RFC 7208 2.6.6, RFC 6376 6.1.2, RFC
       assert.equal(r.action, 'accept');
       assertWellFormedHeader(r.header);
     }
+  });
+});
+
+describe('authenticateMessage: DKIM out of time (RFC 7489 6.6.2, RFC 6376 6.1.2)', () => {
+  // A time limit the hanging key lookups run into; SPF and DKIM get the first half.
+  const timeoutMs = 400;
+  /** A signature of example.test (p=reject) with more h= entries than are verified. */
+  const overLimit = async (raw: Buffer): Promise<Buffer> => {
+    const signed = await sign(raw, 'example.test', 'rsa', rsa.privateKey);
+    const h = Array.from({ length: MAX_SIGNED_HEADER_FIELDS + 1 }, () => 'x').join(':');
+    return Buffer.from(signed.toString().replace(/h=[^;]+;/, `h=${h};`));
+  };
+  /** A signature of example.test whose b= is wrong: fails verification (RFC 6376 6.1.3). */
+  const badSignature = async (raw: Buffer): Promise<Buffer> => {
+    const signed = await sign(raw, 'example.test', 'rsa', rsa.privateKey);
+    return Buffer.from(signed.toString().replace(/ b=[A-Za-z0-9+/]{12}/, ' b=AAAAAAAAAAAA'));
+  };
+  /** Adds a signature of the attacker's slow.test, whose key lookup never answers. */
+  const hanging = (raw: Buffer): Promise<Buffer> => sign(raw, 'slow.test', 'rsa', other.privateKey);
+
+  it('the reviewer\'s case: a never-verified signature of the From domain plus a hanging one of another domain -> DMARC fail, reject', async () => {
+    const raw = await hanging(await overLimit(message()));
+    const t0 = Date.now();
+    const r = await run(raw, { timeoutMs });
+    assert.ok(Date.now() - t0 < timeoutMs + 200, `took ${Date.now() - t0} ms`);
+    assert.deepEqual(r.dkim, [
+      { domain: 'slow.test', selector: 'rsa', result: 'temperror', comment: 'verification timed out' },
+      { domain: 'example.test', selector: 'rsa', result: 'permerror', comment: 'too many signed header fields' },
+    ]);
+    assert.deepEqual([r.dmarc.result, r.dmarc.policy, r.action], ['fail', 'reject', 'reject']);
+    assert.match(unfoldedAR(r), /dmarc=fail .*header\.from=example\.test/);
+    // The same message without the hanging signature: the same verdict.
+    const control = await run(await overLimit(message()), { timeoutMs });
+    assert.deepEqual([control.dmarc.result, control.action], ['fail', 'reject']);
+  });
+
+  it('a signature of the From domain over the count limit, below hanging ones -> DMARC fail, reject', async () => {
+    let raw = await sign(message(), 'example.test', 'rsa', rsa.privateKey); // bottom: not verified
+    for (let i = 0; i < MAX_DKIM_SIGNATURES; i++) raw = await hanging(raw);
+    const r = await run(raw, { timeoutMs });
+    assert.equal(r.dkim.length, MAX_DKIM_SIGNATURES + 1);
+    assert.deepEqual(r.dkim.at(-1), { domain: 'example.test', selector: 'rsa', result: 'neutral', comment: 'not verified: too many signatures' });
+    assert.ok(r.dkim.slice(0, -1).every((d) => d.domain === 'slow.test' && d.result === 'temperror'));
+    assert.deepEqual([r.dmarc.result, r.action], ['fail', 'reject']);
+  });
+
+  it('a signature of the From domain that already failed keeps its result -> DMARC fail, reject', async () => {
+    // Verified from the top: example.test's fails before slow.test's key lookup hangs.
+    const raw = await badSignature(await hanging(message()));
+    const r = await run(raw, { timeoutMs });
+    assert.deepEqual(
+      r.dkim.map((d) => [d.domain, d.result, d.comment]),
+      [
+        ['example.test', 'fail', 'bad signature'],
+        ['slow.test', 'temperror', 'verification timed out'],
+      ],
+    );
+    assert.deepEqual([r.dmarc.result, r.action], ['fail', 'reject']);
+  });
+
+  it('a signature of the From domain waiting behind a hanging one is not pending on a key of its own: neutral, DMARC fail, reject', async () => {
+    const raw = await hanging(await badSignature(message()));
+    const r = await run(raw, { timeoutMs });
+    assert.deepEqual(
+      r.dkim.map((d) => [d.domain, d.result, d.comment]),
+      [
+        ['slow.test', 'temperror', 'verification timed out'],
+        ['example.test', 'neutral', 'not verified: time limit'],
+      ],
+    );
+    assert.deepEqual([r.dmarc.result, r.action], ['fail', 'reject']);
+  });
+
+  it('a malformed signature of the From domain (unknown a=) -> permerror, DMARC fail, reject', async () => {
+    const signed = await sign(message(), 'example.test', 'rsa', rsa.privateKey);
+    const raw = await hanging(Buffer.from(signed.toString().replace('a=rsa-sha256', 'a=rsa-md5')));
+    const r = await run(raw, { timeoutMs });
+    assert.deepEqual(r.dkim.at(-1), { domain: 'example.test', selector: 'rsa', result: 'permerror', comment: 'malformed or unsupported signature' });
+    assert.deepEqual([r.dmarc.result, r.action], ['fail', 'reject']);
+  });
+
+  it('an aligned signature whose own key lookup is pending at the time limit -> temperror, DMARC temperror (a retry might pass), accept', async () => {
+    const r = await run(await sign(message(), 'example.test', 'slow', rsa.privateKey), { timeoutMs });
+    assert.deepEqual(r.dkim, [{ domain: 'example.test', selector: 'slow', result: 'temperror', comment: 'verification timed out' }]);
+    assert.equal(r.dmarc.result, 'temperror');
+    assert.equal(r.action, 'accept');
+    assert.match(unfoldedAR(r), /dmarc=temperror \(an aligned identifier could not be verified\)/);
+  });
+
+  it('an aligned signature that passed before the time limit keeps its pass: DMARC pass, accept', async () => {
+    // Verified from the top: example.test's passes, then slow.test's key lookups hang.
+    const raw = await sign(await hanging(await hanging(message())), 'example.test', 'rsa', rsa.privateKey);
+    const r = await run(raw, { timeoutMs });
+    assert.deepEqual(
+      r.dkim.map((d) => [d.domain, d.result]),
+      [
+        ['example.test', 'pass'],
+        ['slow.test', 'temperror'],
+        ['slow.test', 'temperror'],
+      ],
+    );
+    assert.deepEqual([r.dmarc.result, r.action], ['pass', 'accept']);
+  });
+
+  it('SPF of the attacker\'s domain held open does not keep DMARC from being evaluated: fail, reject', async () => {
+    const z = zone();
+    z['slow.test'] = { fail: 'hang' };
+    const r = await run(await badSignature(message()), { timeoutMs, mailFrom: 'x@slow.test', resolver: fakeResolver(z) });
+    assert.equal(r.spf, 'temperror');
+    assert.deepEqual([r.dmarc.result, r.action], ['fail', 'reject']);
+    // SPF of the From domain itself out of time: it would have aligned, temperror.
+    z['example.test'] = { fail: 'hang' };
+    const own = await run(message(), { timeoutMs, mailFrom: 'alice@example.test', resolver: fakeResolver(z) });
+    assert.equal(own.spf, 'temperror');
+    assert.deepEqual([own.dmarc.result, own.action], ['temperror', 'accept']);
+  });
+
+  describe('evaluateDkim out of time answers as the fallback of authenticateMessage (dkimNotFinished) does', () => {
+    async function both(raw: Buffer, ms: number): Promise<{ own: DkimOutcome; fallback: DkimOutcome }> {
+      const deadline = new Deadline(ms);
+      try {
+        const scan = scanHeader(raw, MAX_AUTH_HEADER_BYTES, MAX_AUTH_HEADER_LINES);
+        const progress = dkimProgress();
+        const resolver = guardResolver(fakeResolver(zone()), deadline);
+        // Not raced: evaluateDkim's own answer once mailauth gives up.
+        const own = await evaluateDkim(messageInput(raw), scan, undefined, '<>', resolver, deadline, progress);
+        assert.ok(deadline.expired);
+        return { own, fallback: dkimNotFinished(raw, scan, progress, true) };
+      } finally {
+        deadline.dispose();
+      }
+    }
+
+    it('waiting for a key: the same signatures pending, failed and never verified', async () => {
+      // From the top: fails, hangs, waits behind it, is over the limits.
+      const raw = await badSignature(await hanging(await sign(await overLimit(message()), 'example.test', 'slow', rsa.privateKey)));
+      const { own, fallback } = await both(raw, 100);
+      assert.deepEqual(own, fallback);
+      assert.equal(own.state, 'timeout');
+      assert.deepEqual(
+        own.signatures.map((d) => [d.domain, d.selector, d.result]),
+        [
+          ['example.test', 'rsa', 'fail'],
+          ['slow.test', 'rsa', 'temperror'],
+          ['example.test', 'slow', 'neutral'],
+          ['example.test', 'rsa', 'permerror'],
+        ],
+      );
+      assert.deepEqual(own.temperrorDomains, ['slow.test']);
+    });
+
+    it('while the body is hashed (the stream is stopped): every signature to be verified is pending, the others are not', async () => {
+      const body = ('z'.repeat(998) + '\r\n').repeat(8_000);
+      const raw = await overLimit(await sign(message({ body }), 'example.test', 'rsa', rsa.privateKey));
+      const { own, fallback } = await both(raw, 20);
+      assert.deepEqual(own, fallback);
+      assert.deepEqual(
+        own.signatures.map((d) => [d.domain, d.result, d.comment]),
+        [
+          ['example.test', 'temperror', 'verification timed out'],
+          ['example.test', 'permerror', 'too many signed header fields'],
+        ],
+      );
+      assert.deepEqual(own.temperrorDomains, ['example.test']);
+    });
   });
 });
 

@@ -11,6 +11,9 @@
  *   types.ts, limits.ts  the public types and bounds
  *   spf.ts, dkim.ts, dkim-signature.ts, arc.ts, dmarc.ts, from-domains.ts
  *                        one method each (with mailauth)
+ *   mailauth-verifier.d.ts  mailauth's DKIM verifier class, which dkim.ts
+ *                        runs itself (its results so far count when time
+ *                        runs out)
  *   result-fields.ts     Authentication-Results and Received-SPF formatting
  *   forged-results.ts    removeForgedAuthResults, forgedAuthResultsEdit
  *   header-scan.ts       the linear header-section scan they all share

@@ -34,9 +34,16 @@
  *     end) and its octets read piece by piece, once. A body line or run of
  *     empty lines over MAX_BODY_LINE_BYTES, which mailauth would keep whole,
  *     is not verified (permerror).
+ *   - The time limit is shared out (limits.ts): SPF and DKIM must be done by
+ *     half of it, ARC a little later, so that DMARC always has time of its
+ *     own: a sender whose DNS never answers (an attacker's signing or MAIL
+ *     FROM domain) cannot leave the DMARC policy unevaluated.
  *   - DMARC temperror instead of fail when an identifier that would have
  *     aligned had a temporary error (DNS, or our time limit): a retry might
- *     pass. A temporary error of a non-aligned identifier changes nothing.
+ *     pass (RFC 7489 6.6.2). A temporary error of a non-aligned identifier
+ *     changes nothing. Out of time, only a DKIM signature whose verification
+ *     was genuinely pending counts (dkim.ts): not one over the limits, one
+ *     that already failed, or one that waited behind another's key lookup.
  *
  * The caller adds `header` on top of the message (RFC 8601 5, RFC 7208 9.1)
  * and should first drop forged results with removeForgedAuthResults, or
@@ -46,14 +53,21 @@
 import { messageInput, type MessageSource } from '../message-stream.ts';
 import { evaluateArc, type ArcOutcome } from './arc.ts';
 import { Deadline } from './deadline.ts';
-import { dkimNotFinished, evaluateDkim, type DkimOutcome } from './dkim.ts';
+import { dkimNotFinished, dkimProgress, evaluateDkim, type DkimOutcome } from './dkim.ts';
 import { dmarcNotEvaluated, evaluateDmarc, type DmarcOutcome } from './dmarc.ts';
 import { fromInfo } from './from-domains.ts';
 import { guardResolver } from './guarded-resolver.ts';
 import { fieldBytes, scanHeader } from './header-scan.ts';
-import { DEFAULT_AUTH_TIMEOUT_MS, MAX_AUTH_HEADER_BYTES, MAX_AUTH_HEADER_LINES, MAX_FROM_FIELD_BYTES } from './limits.ts';
+import {
+  AUTH_ARC_SHARE,
+  AUTH_CHECKS_SHARE,
+  DEFAULT_AUTH_TIMEOUT_MS,
+  MAX_AUTH_HEADER_BYTES,
+  MAX_AUTH_HEADER_LINES,
+  MAX_FROM_FIELD_BYTES,
+} from './limits.ts';
 import { arcClause, dkimClauses, formatAuthenticationResults, formatReceivedSpf, spfClause } from './result-fields.ts';
-import { evaluateSpf, spfTemperror, type SpfOutcome } from './spf.ts';
+import { evaluateSpf, spfTemperror, spfTimedOut, type SpfOutcome } from './spf.ts';
 import type { AuthenticateOptions, InboundAction, InboundAuthResult } from './types.ts';
 
 function assemble(
@@ -117,15 +131,20 @@ function failSafe(opts: AuthenticateOptions, comment: string): InboundAuthResult
  * domain; see the file comment for the guarantees.
  */
 export async function authenticateMessage(raw: Buffer | MessageSource, opts: AuthenticateOptions): Promise<InboundAuthResult> {
-  let deadline: Deadline | undefined;
+  const deadlines: Deadline[] = [];
   try {
     const requested = opts.timeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS;
     // setTimeout fires at once for more than 2^31-1 ms; ten minutes is plenty.
     const timeoutMs = Number.isFinite(requested) && requested > 0 ? Math.min(requested, 600_000) : DEFAULT_AUTH_TIMEOUT_MS;
+    // One deadline per stage (limits.ts): SPF and DKIM, then ARC, then DMARC,
+    // each with a resolver that gives up at its stage's end.
+    const checks = new Deadline(Math.floor(timeoutMs * AUTH_CHECKS_SHARE));
+    const arcStage = new Deadline(Math.floor(timeoutMs * AUTH_ARC_SHARE));
     const d = new Deadline(timeoutMs);
-    deadline = d;
+    deadlines.push(checks, arcStage, d);
     const input = messageInput(raw);
     const message = input.head;
+    const checksResolver = guardResolver(opts.resolver, checks);
     const resolver = guardResolver(opts.resolver, d);
     const random = opts.random ?? Math.random;
 
@@ -143,20 +162,21 @@ export async function authenticateMessage(raw: Buffer | MessageSource, opts: Aut
     // mailauth reads the envelope sender from Return-Path when not given one; '<>' is "none".
     const sender = opts.mailFrom?.trim().slice(0, 512) || '<>';
 
+    const progress = dkimProgress();
     const [spf, dkim] = await Promise.all([
-      d.race(
-        evaluateSpf(opts, resolver),
-        () => spfTemperror('SPF evaluation timed out', opts.helo),
+      checks.race(
+        evaluateSpf(opts, checksResolver),
+        () => spfTimedOut(opts),
         () => spfTemperror('SPF evaluation failed', opts.helo),
       ),
-      d.race(
-        evaluateDkim(input, scan, unverifiable, sender, resolver, d),
-        () => dkimNotFinished(message, scan, true),
-        () => dkimNotFinished(message, scan, false),
+      checks.race(
+        evaluateDkim(input, scan, unverifiable, sender, checksResolver, checks, progress),
+        () => dkimNotFinished(message, scan, progress, true),
+        () => dkimNotFinished(message, scan, progress, false),
       ),
     ]);
-    const arc = await d.race(
-      evaluateArc(dkim, resolver),
+    const arc = await arcStage.race(
+      evaluateArc(dkim, guardResolver(opts.resolver, arcStage)),
       (): ArcOutcome => ({ result: 'none', comment: 'not evaluated: time limit' }),
       (): ArcOutcome => ({ result: 'fail', comment: 'ARC evaluation failed' }),
     );
@@ -169,7 +189,9 @@ export async function authenticateMessage(raw: Buffer | MessageSource, opts: Aut
   } catch {
     return failSafe(opts, 'internal error');
   } finally {
-    deadline?.controller.abort();
-    deadline?.dispose();
+    for (const deadline of deadlines) {
+      deadline.controller.abort();
+      deadline.dispose();
+    }
   }
 }

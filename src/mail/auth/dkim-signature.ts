@@ -14,6 +14,13 @@ export interface SignatureInfo {
   signedFields: number;
   /** Which body hash it needs (mailauth's key: body canonicalization, hash, l=). */
   bodyHashKey: string;
+  /**
+   * a=, c=, d= and s= are what mailauth verifies (it silently skips the
+   * others; RFC 6376 6.1.1 PERMFAIL).
+   */
+  wellFormed: boolean;
+  /** The key record's name, lower case (RFC 6376 3.6.2.1: selector._domainkey.domain). */
+  keyName: string;
 }
 
 /** Tag-list (RFC 6376 3.2) of a DKIM-Signature value, lenient. */
@@ -31,10 +38,17 @@ function tagList(value: string): Map<string, string> {
 export function signatureInfo(raw: Buffer, field: RawField): SignatureInfo {
   const tags = tagList(fieldValue(raw, field, 'latin1'));
   const h = tags.get('h') ?? '';
+  const domain = (tags.get('d') ?? '').toLowerCase();
+  const selector = tags.get('s') ?? '';
+  const algo = (tags.get('a') ?? '').toLowerCase().split('-').map((x) => x.trim());
+  const signAlgo = algo[0];
+  const hashAlgo = algo[algo.length - 1];
+  const [headerCanon, bodyCanon] = (tags.get('c') ?? '').toLowerCase().split('/').map((x) => x.trim());
+  const canon = (c: string | undefined): boolean => !c || c === 'simple' || c === 'relaxed';
   return {
     field,
-    domain: (tags.get('d') ?? '').toLowerCase(),
-    selector: tags.get('s') ?? '',
+    domain,
+    selector,
     b: (tags.get('b') ?? '').replace(/\s+/g, ''),
     signedFields: h ? h.split(':').length : 0,
     bodyHashKey: [
@@ -42,6 +56,14 @@ export function signatureInfo(raw: Buffer, field: RawField): SignatureInfo {
       (tags.get('a') ?? '').split('-').pop()?.trim().toLowerCase(),
       (tags.get('l') ?? '').replace(/\s+/g, ''),
     ].join(':'),
+    wellFormed:
+      (signAlgo === 'rsa' || signAlgo === 'ed25519') &&
+      (hashAlgo === 'sha256' || hashAlgo === 'sha1') &&
+      canon(headerCanon) &&
+      canon(bodyCanon) &&
+      domain !== '' &&
+      selector !== '',
+    keyName: `${selector}._domainkey.${domain}`.replace(/\s+/g, '').toLowerCase(),
   };
 }
 

@@ -5,6 +5,14 @@
  */
 
 export const DEFAULT_AUTH_TIMEOUT_MS = 30_000;
+/**
+ * Shares of the time limit: SPF and DKIM must be done by the first, ARC by
+ * the second, so that DMARC (RFC 7489), which decides, always has the rest
+ * for its own lookups; a sender whose DNS never answers cannot make it
+ * answer "not evaluated".
+ */
+export const AUTH_CHECKS_SHARE = 0.5;
+export const AUTH_ARC_SHARE = 0.65;
 /** DKIM-Signature fields verified, from the top (RFC 6376 6.1: "Verifiers MAY limit"). */
 export const MAX_DKIM_SIGNATURES = 8;
 /** Header section handed to mailauth (its parser is quadratic in the number of lines). */

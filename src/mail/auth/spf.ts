@@ -21,6 +21,24 @@ export function spfTemperror(comment: string, helo: string): SpfOutcome {
   return { result: 'temperror', comment, helo };
 }
 
+/**
+ * SPF out of time: temperror (RFC 7208 2.6.6), about the domain that was
+ * being checked (as mailauth names it: the MAIL FROM domain, or the HELO
+ * name for `<>`), so that DMARC can tell whether it would have aligned.
+ */
+export function spfTimedOut(opts: AuthenticateOptions): SpfOutcome {
+  const { helo, sender } = identity(opts);
+  const domain = (sender ?? `postmaster@${helo}`).split('@').pop()?.toLowerCase().trim() || '-';
+  return { ...spfTemperror('SPF evaluation timed out', opts.helo), domain };
+}
+
+/** As mailauth's authenticate(): no HELO -> the IP; an IP -> address literal. */
+function identity(opts: AuthenticateOptions): { helo: string; sender: string | undefined } {
+  let helo = opts.helo.trim() || opts.ip;
+  if (isIP(helo)) helo = `[${helo}]`;
+  return { helo, sender: opts.mailFrom?.trim() || undefined };
+}
+
 function mapSpf(result: string | undefined): SpfResult {
   switch (result) {
     case 'pass':
@@ -36,10 +54,7 @@ function mapSpf(result: string | undefined): SpfResult {
 }
 
 export async function evaluateSpf(opts: AuthenticateOptions, resolver: MailauthResolver): Promise<SpfOutcome> {
-  // As mailauth's authenticate(): no HELO -> the IP; an IP -> address literal.
-  let helo = opts.helo.trim() || opts.ip;
-  if (isIP(helo)) helo = `[${helo}]`;
-  const sender = opts.mailFrom?.trim() || undefined;
+  const { helo, sender } = identity(opts);
   if (!isIP(opts.ip)) return { result: 'none', comment: 'no valid client IP address', helo, sender };
   const res: SPFResult = await mailauthSpf({ sender, ip: opts.ip, helo, mta: opts.hostname, resolver });
   return {
