@@ -97,6 +97,38 @@ for (const engine of engines()) {
       }
     });
 
+    if (engine.name === 'postgres') it('an EXPUNGE deleting a message while an indexer holds its queue row never deadlocks with it', async () => {
+      // The indexer's statement claims the queue row, then its insert checks the
+      // message row (foreign key); an EXPUNGE deletes the message row, then its
+      // cascade needs the queue row. Interleaved by hand, in that order, on two
+      // connections: before the fix PostgreSQL found a deadlock and aborted one.
+      const r = await appendMessage(t.db, { mailboxId: inbox, raw: raw('racing', 'wombat') });
+      const other = openPostgres({ url: t.url!, max: 2 });
+      try {
+        let claimed!: () => void;
+        const claiming = new Promise<void>((res) => (claimed = res));
+        let go!: () => void;
+        const expungeWaits = new Promise<void>((res) => (go = res));
+        const indexer = other.transaction(async (tx) => {
+          // As the indexer's claim does: the queue row locked first.
+          await tx.query('SELECT message_id FROM search_pending WHERE message_id = $1 FOR UPDATE', [r.id]);
+          claimed();
+          await expungeWaits;
+          return indexPendingSearch(tx, 10);
+        });
+        await claiming;
+        const expunge = t.db.query('DELETE FROM messages WHERE id = $1', [r.id]); // its cascade waits for the queue row
+        await new Promise((res) => setTimeout(res, 300));
+        go();
+        const [indexed] = await Promise.all([indexer, expunge]);
+        assert.equal(indexed, 0, 'the indexer skips a message being deleted');
+        assert.equal(await countPendingSearch(t.db), 0, 'the queue row went with the message');
+        assert.deepEqual(await hits(t, 'wombat'), []);
+      } finally {
+        await other.close();
+      }
+    });
+
     if (engine.name === 'postgres') it('two nodes draining one queue concurrently index every message exactly once', async () => {
       const before = await searchRows(t);
       const n = 1000;

@@ -9,14 +9,19 @@ import type { Queryable } from './db.ts';
  * Indexes up to `limit` queued messages in ONE statement (its own
  * transaction): claims them with FOR UPDATE SKIP LOCKED, so indexers on other
  * nodes take other rows and never wait; deletes them from the queue and
- * inserts their vectors. Returns how many were indexed (0: the queue is empty,
+ * inserts their vectors. The claim also takes the message rows (KEY SHARE,
+ * what the foreign key check of the insert needs) and skips a message an
+ * EXPUNGE is deleting: otherwise the insert would wait for the deletion while
+ * the deletion's cascade waits for the claimed queue row (a deadlock). Returns how many were indexed (0: the queue is empty,
  * or every queued row is being indexed elsewhere).
  */
 export async function indexPendingSearch(q: Queryable, limit: number): Promise<number> {
   const rows = await q.query<{ n: string }>(
     `WITH claimed AS (
        DELETE FROM search_pending
-        WHERE message_id IN (SELECT message_id FROM search_pending ORDER BY message_id LIMIT $1 FOR UPDATE SKIP LOCKED)
+        WHERE message_id IN (SELECT sp.message_id FROM search_pending sp JOIN messages m ON m.id = sp.message_id
+                              ORDER BY sp.message_id LIMIT $1
+                              FOR UPDATE OF sp SKIP LOCKED FOR KEY SHARE OF m SKIP LOCKED)
        RETURNING message_id, text
      ), indexed AS (
        INSERT INTO message_search(message_id, vector)
