@@ -12,24 +12,19 @@ import { addAccount } from '../src/core/accounts.ts';
 import { appendMessage } from '../src/core/append.ts';
 import type { CoreContext } from '../src/core/context.ts';
 import { expungeMessages } from '../src/core/expunge.ts';
-import { createImapCoreServices } from '../src/core/imap-services.ts';
 import { pruneJournal } from '../src/core/mail-gc.ts';
-import { MailboxChangeFeed } from '../src/core/mailbox-change-feed.ts';
 import { createMailbox } from '../src/core/mailbox-tree.ts';
 import { getMailboxByName } from '../src/core/mailboxes.ts';
 import { storeFlags } from '../src/core/message-flags.ts';
-import { localDirectory } from '../src/directory/local.ts';
 import type { AccountId, MailboxId, SeqNum, Uid, UidValidity } from '../src/lib/ids.ts';
-import { createLogger } from '../src/lib/log.ts';
 import { intersectRanges, matchedUpTo, vanishedToTell, withoutMapped } from '../src/protocols/imap/commands/vanished.ts';
 import { SelectedMailbox } from '../src/protocols/imap/selected.ts';
-import { startImapServer, type RunningImapServer } from '../src/protocols/imap/server.ts';
-import type { ImapLimits, ImapServices } from '../src/protocols/imap/services.ts';
+import type { ImapLimits } from '../src/protocols/imap/services.ts';
 import { engines, testContext, type TestDb } from './helpers/db.ts';
 import { RawImap } from './helpers/imap-raw.ts';
+import { TestImapServer } from './helpers/imap-test-server.ts';
 
 const PW = 'condstore test password';
-const log = createLogger({ level: 'fatal' });
 const ALICE = 'alice@condstore.test';
 
 function message(subject: string): Buffer {
@@ -81,8 +76,7 @@ for (const engine of engines()) {
   describe(`IMAP CONDSTORE / QRESYNC / OBJECTID (${engine.name})`, () => {
     let t: TestDb;
     let ctx: CoreContext;
-    let feed: MailboxChangeFeed;
-    let server: RunningImapServer;
+    let imap: TestImapServer;
     let port: number;
     let alice: AccountId;
     const limits: ImapLimits = { appendLimit: 5_000_000, allowPlaintextAuth: true, authFailuresPerIpPerMinute: 100, idleTimeoutSeconds: 1800 };
@@ -117,25 +111,12 @@ for (const engine of engines()) {
     before(async () => {
       t = await engine.create();
       ctx = testContext(t.db);
-      feed = new MailboxChangeFeed(t.db);
-      const directory = localDirectory(t.db, { subaddressSeparator: () => '+' });
-      const services: ImapServices = { ...createImapCoreServices(t.db, directory, { node: 'test', feed }), limits: () => limits };
+      imap = new TestImapServer(t, limits);
       alice = (await addAccount(ctx, { address: ALICE, password: PW, createDomain: true })).id;
-      server = await startImapServer({
-        mode: 'imap',
-        listen: { host: '127.0.0.1', port: 0 },
-        hostname: 'imap.condstore.test',
-        serverInfo: { name: 'TEGU', version: 'test' },
-        tls: undefined,
-        services,
-        log,
-      });
-      port = server.address.port;
-      await feed.ready();
+      port = await imap.listen('imap.condstore.test');
     });
     after(async () => {
-      await server.close();
-      await feed.close();
+      await imap.close();
       await t.drop();
     });
 

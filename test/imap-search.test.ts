@@ -14,25 +14,20 @@ import { addAccount } from '../src/core/accounts.ts';
 import { appendMessage } from '../src/core/append.ts';
 import type { CoreContext } from '../src/core/context.ts';
 import { expungeMessages } from '../src/core/expunge.ts';
-import { createImapCoreServices } from '../src/core/imap-services.ts';
-import { MailboxChangeFeed } from '../src/core/mailbox-change-feed.ts';
 import { createMailbox } from '../src/core/mailbox-tree.ts';
 import { getMailboxByName } from '../src/core/mailboxes.ts';
 import { storeFlags } from '../src/core/message-flags.ts';
 import { blobIdOfEmailId } from '../src/core/message-search.ts';
-import { localDirectory } from '../src/directory/local.ts';
 import type { AccountId, MailboxId, SeqNum, Uid, UidValidity } from '../src/lib/ids.ts';
-import { createLogger } from '../src/lib/log.ts';
 import { SelectedMailbox } from '../src/protocols/imap/selected.ts';
-import { startImapServer, type RunningImapServer } from '../src/protocols/imap/server.ts';
 import type { ImapLimits, ImapServices } from '../src/protocols/imap/services.ts';
 import { searchMessages } from '../src/store/message-search.ts';
 import { indexPendingSearch } from '../src/store/search.ts';
 import { engines, testContext, type TestDb } from './helpers/db.ts';
 import { RawImap } from './helpers/imap-raw.ts';
+import { TestImapServer } from './helpers/imap-test-server.ts';
 
 const PW = 'imap search password';
-const log = createLogger({ level: 'fatal' });
 const ALICE = 'alice@search.test';
 const BOB = 'bob@search.test';
 
@@ -195,9 +190,8 @@ for (const engine of engines()) {
   describe(`IMAP SEARCH (${engine.name})`, () => {
     let t: TestDb;
     let ctx: CoreContext;
-    let feed: MailboxChangeFeed;
     let services: ImapServices;
-    let server: RunningImapServer;
+    let imap: TestImapServer;
     let port: number;
     const limits: ImapLimits = { appendLimit: 5_000_000, allowPlaintextAuth: true, authFailuresPerIpPerMinute: 100, idleTimeoutSeconds: 1800 };
     const accounts = new Map<string, AccountId>();
@@ -226,9 +220,8 @@ for (const engine of engines()) {
     before(async () => {
       t = await engine.create();
       ctx = testContext(t.db);
-      feed = new MailboxChangeFeed(t.db);
-      const directory = localDirectory(t.db, { subaddressSeparator: () => '+' });
-      services = { ...createImapCoreServices(t.db, directory, { node: 'test', feed }), limits: () => limits };
+      imap = new TestImapServer(t, limits);
+      services = imap.services;
       for (const a of [ALICE, BOB]) accounts.set(a, (await addAccount(ctx, { address: a, password: PW, createDomain: true })).id);
       await createMailbox(ctx, accounts.get(ALICE)!, 'Search');
       searchBox = await box(ALICE, 'Search');
@@ -243,21 +236,10 @@ for (const engine of engines()) {
       await appendMessage(t.db, { mailboxId: await box(BOB, 'INBOX'), raw: M1 });
       const rows = await t.db.query<{ blob_id: string }>('SELECT blob_id FROM messages WHERE mailbox_id = $1 AND uid = $2', [searchBox, a1.uid]);
       m1Blob = Number(rows[0]!.blob_id);
-      server = await startImapServer({
-        mode: 'imap',
-        listen: { host: '127.0.0.1', port: 0 },
-        hostname: 'imap.search.test',
-        serverInfo: { name: 'TEGU', version: 'test' },
-        tls: undefined,
-        services,
-        log,
-      });
-      port = server.address.port;
-      await feed.ready();
+      port = await imap.listen('imap.search.test');
     });
     after(async () => {
-      await server.close();
-      await feed.close();
+      await imap.close();
       await t.drop();
     });
 

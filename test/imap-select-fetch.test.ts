@@ -14,27 +14,22 @@ import { addAccount } from '../src/core/accounts.ts';
 import { appendMessage } from '../src/core/append.ts';
 import type { CoreContext } from '../src/core/context.ts';
 import { expungeMessages } from '../src/core/expunge.ts';
-import { createImapCoreServices } from '../src/core/imap-services.ts';
-import { MailboxChangeFeed } from '../src/core/mailbox-change-feed.ts';
 import { createMailbox } from '../src/core/mailbox-tree.ts';
 import { getMailboxByName } from '../src/core/mailboxes.ts';
 import { storeFlags } from '../src/core/message-flags.ts';
-import { localDirectory } from '../src/directory/local.ts';
 import { summarizeMessage } from '../src/mail/headers.ts';
 import { parseMimeStructure } from '../src/mail/mime-structure.ts';
 import { encodeBodyStructure } from '../src/protocols/imap/encode/bodystructure.ts';
 import { encodeEnvelope } from '../src/protocols/imap/encode/envelope.ts';
 import { insertMessage, readMessageBytes } from '../src/store/messages.ts';
 import type { AccountId, MailboxId, SeqNum, Uid, UidValidity } from '../src/lib/ids.ts';
-import { createLogger } from '../src/lib/log.ts';
 import { SelectedMailbox } from '../src/protocols/imap/selected.ts';
-import { startImapServer, type RunningImapServer } from '../src/protocols/imap/server.ts';
-import type { ImapLimits, ImapServices } from '../src/protocols/imap/services.ts';
+import type { ImapLimits } from '../src/protocols/imap/services.ts';
 import { engines, testContext, type TestDb } from './helpers/db.ts';
 import { RawImap } from './helpers/imap-raw.ts';
+import { TestImapServer } from './helpers/imap-test-server.ts';
 
 const PW = 'imap test password';
-const log = createLogger({ level: 'fatal' });
 const ALICE = 'alice@select.test';
 const BOB = 'bob@select.test';
 
@@ -95,9 +90,7 @@ for (const engine of engines()) {
   describe(`IMAP selected state (${engine.name})`, () => {
     let t: TestDb;
     let ctx: CoreContext;
-    let feed: MailboxChangeFeed;
-    let services: ImapServices;
-    let server: RunningImapServer;
+    let imap: TestImapServer;
     let port: number;
     const limits: ImapLimits = { appendLimit: 5_000_000, allowPlaintextAuth: true, authFailuresPerIpPerMinute: 100, idleTimeoutSeconds: 1800 };
     const accounts = new Map<string, AccountId>();
@@ -118,9 +111,7 @@ for (const engine of engines()) {
     before(async () => {
       t = await engine.create();
       ctx = testContext(t.db);
-      feed = new MailboxChangeFeed(t.db);
-      const directory = localDirectory(t.db, { subaddressSeparator: () => '+' });
-      services = { ...createImapCoreServices(t.db, directory, { node: 'test', feed }), limits: () => limits };
+      imap = new TestImapServer(t, limits);
       for (const a of [ALICE, BOB]) accounts.set(a, (await addAccount(ctx, { address: a, password: PW, createDomain: true })).id);
       const inbox = await box(ALICE, 'INBOX');
       await appendMessage(t.db, { mailboxId: inbox, raw: message('one'), flags: ['\\Seen'] });
@@ -128,21 +119,10 @@ for (const engine of engines()) {
       await appendMessage(t.db, { mailboxId: inbox, raw: message('three') });
       await createMailbox(ctx, accounts.get(ALICE)!, 'Busy');
       await createMailbox(ctx, accounts.get(BOB)!, 'Secret');
-      server = await startImapServer({
-        mode: 'imap',
-        listen: { host: '127.0.0.1', port: 0 },
-        hostname: 'imap.select.test',
-        serverInfo: { name: 'TEGU', version: 'test' },
-        tls: undefined,
-        services,
-        log,
-      });
-      port = server.address.port;
-      await feed.ready();
+      port = await imap.listen('imap.select.test');
     });
     after(async () => {
-      await server.close();
-      await feed.close();
+      await imap.close();
       await t.drop();
     });
 
