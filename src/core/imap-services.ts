@@ -8,7 +8,7 @@
  * name or id of another account's mailbox does not exist.
  */
 import { NotFoundError } from '../lib/errors.ts';
-import type { AccountId, MailboxId, UidValidity } from '../lib/ids.ts';
+import type { AccountId, MailboxId } from '../lib/ids.ts';
 import { expandUidRanges } from '../lib/uid-ranges.ts';
 import type { Directory, DirectoryAccount } from '../directory/types.ts';
 import type { Database } from '../store/db.ts';
@@ -25,7 +25,7 @@ import {
   createMailbox, deleteMailbox, listMailboxTree, renameMailbox, subscribe, unsubscribe, type CreatedMailbox, type RenameResult, type TreeEntry,
 } from './mailbox-tree.ts';
 import { checkQuota, limitedAccounts, type QuotaSubject } from './quota.ts';
-import { MessageSpool } from './spool.ts';
+import { MessageSpool, type SpooledMessage } from './spool.ts';
 
 export type {
   AppendedMessages,
@@ -55,6 +55,18 @@ export interface MailboxChanges {
   changed: FlagState[];
 }
 
+/** An uploaded message being received: in memory while small, spooled in the database above that (core/spool.ts MessageSpool). */
+export interface UploadSink {
+  write(data: Buffer): Promise<void>;
+  finish(): Promise<Buffer | SpooledMessage>;
+  discard(): Promise<void>;
+}
+
+/**
+ * What the IMAP server needs from the rest of TEGU (protocols/imap/services.ts
+ * adds the limits from the settings): every operation scoped to the logged-in
+ * account; the protocol never sees the database.
+ */
 export interface ImapCoreServices {
   authenticate(login: string, secret: string): Promise<DirectoryAccount | undefined>;
   /** Every name of the account's tree with what LIST needs (core/mailbox-tree.ts), sorted by name. */
@@ -62,7 +74,7 @@ export interface ImapCoreServices {
   /** STATUS of the account's mailboxes among `ids` (others are left out); `counts`: UNSEEN, DELETED, RECENT too. */
   mailboxStatuses(accountId: AccountId, ids: readonly MailboxId[], opts: { counts: boolean }): Promise<MailboxStatus[]>;
   /** The account's mailbox of that name, or undefined. */
-  findMailbox(accountId: AccountId, name: string): Promise<{ id: MailboxId; uidValidity: UidValidity } | undefined>;
+  findMailbox(accountId: AccountId, name: string): Promise<MailboxRef | undefined>;
   /** CREATE (+ USE, RFC 6154) in the account (core/mailbox-tree.ts): AlreadyExistsError, SpecialUseError, InvalidInputError. */
   createMailbox(account: DirectoryAccount, name: string, specialUse: string | null): Promise<CreatedMailbox>;
   /** DELETE: NotFoundError (also for a name that only has inferiors), InvalidInputError for INBOX. */
@@ -76,7 +88,7 @@ export interface ImapCoreServices {
   /** Would `incomingBytes` more take the account over its storage quota (RFC 9208)? */
   exceedsQuota(account: QuotaSubject, incomingBytes: number): Promise<boolean>;
   /** A sink for one uploaded message: in memory while small, spooled in the database above 1 MiB. */
-  openUpload(): MessageSpool;
+  openUpload(): UploadSink;
   /** APPEND / MULTIAPPEND: all or none, resolved after COMMIT (core/append-batch.ts). */
   appendMessages(account: DirectoryAccount, mailbox: string | MailboxRef, uploads: readonly UploadedMessage[]): Promise<AppendedMessages>;
   watchMailbox(mailboxId: MailboxId, listener: MailboxChangeListener): () => void;
