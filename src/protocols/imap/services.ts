@@ -5,16 +5,17 @@
  * (cli/commands/serve-imap.ts). The protocol never sees the database; every
  * operation is scoped to the logged-in account.
  */
-import type { MailboxRef } from '../../core/append-batch.ts';
-import type {
+import type { ImapCoreServices } from '../../core/imap-services.ts';
+
+export type { MailboxRef } from '../../core/append-batch.ts';
+export type {
   AppendedMessages,
-  ImapCoreServices,
-  UploadSink,
   CopyResult,
   CreatedMailbox,
   ExpungeResult,
   FetchedMessage,
   FlagState,
+  ImapCoreServices,
   MailboxChanges,
   MailboxStatus,
   MailboxView,
@@ -24,34 +25,11 @@ import type {
   StoreFlagsResult,
   TreeEntry,
   UploadedMessage,
+  UploadSink,
   Vanished,
 } from '../../core/imap-services.ts';
-import type { FetchContent } from '../../core/message-fetch.ts';
-import type { SearchMatches, SearchOptions, SearchQuery } from '../../core/message-search.ts';
-
-export type {
-  MailboxRef,
-  UploadSink,
-  FetchContent,
-  AppendedMessages,
-  CopyResult,
-  CreatedMailbox,
-  ExpungeResult,
-  FetchedMessage,
-  FlagState,
-  MailboxChanges,
-  MailboxStatus,
-  MailboxView,
-  MessageStructure,
-  RenameResult,
-  StoreFlagsInput,
-  StoreFlagsResult,
-  TreeEntry,
-  UploadedMessage,
-  Vanished,
-};
-
-export type { SearchMatches, SearchOptions, SearchQuery };
+export type { FetchContent } from '../../core/message-fetch.ts';
+export type { SearchMatches, SearchOptions, SearchQuery } from '../../core/message-search.ts';
 
 export interface ImapLimits {
   /** APPENDLIMIT (RFC 7889): the largest message APPEND accepts, in octets (imap.maxLiteralBytes). */
