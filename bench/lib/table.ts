@@ -1,8 +1,8 @@
 /** Printing benchmark figures: numbers with thousands separators, and plain-text tables. */
 
-/** `x` with `digits` decimals and thousands separators; "-" for undefined and NaN. */
-export const fmt = (x: number | undefined, digits = 0): string =>
-  x === undefined || Number.isNaN(x) ? '-' : x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+/** `x` with `digits` decimals and thousands separators; "-" for undefined, null (no samples) and NaN. */
+export const fmt = (x: number | null | undefined, digits = 0): string =>
+  x === undefined || x === null || Number.isNaN(x) ? '-' : x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 
 /** Prints a table: the first column left-aligned, the others right-aligned, a rule under the head. */

@@ -5,6 +5,7 @@
  */
 import postgres from 'postgres';
 import { InvalidInputError } from '../lib/errors.ts';
+import { driverTarget } from './pg-url.ts';
 
 const NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -21,7 +22,8 @@ export function databaseUrl(url: string, database: string): string {
 }
 
 async function withAdmin<T>(adminUrl: string, fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
-  const sql = postgres(adminUrl, { max: 1, onnotice: () => undefined });
+  const target = driverTarget(adminUrl);
+  const sql = postgres(target.url, { ...(target.path === undefined ? {} : { path: target.path }), max: 1, onnotice: () => undefined });
   try {
     return await fn(sql);
   } finally {

@@ -5,6 +5,7 @@
  */
 import postgres from 'postgres';
 import type { Database, Queryable, QueryOptions, Row, Tx } from './db.ts';
+import { driverTarget } from './pg-url.ts';
 
 export interface PostgresOptions {
   url: string;
@@ -34,7 +35,9 @@ function queryable(sql: Sql): Queryable {
 }
 
 export function openPostgres(opts: PostgresOptions): Database {
-  const sql = postgres(opts.url, {
+  const target = driverTarget(opts.url);
+  const sql = postgres(target.url, {
+    ...(target.path === undefined ? {} : { path: target.path }),
     max: opts.max ?? 10,
     onnotice: () => undefined,
     connection: { application_name: opts.applicationName ?? 'tegu' },
