@@ -31,8 +31,8 @@ describe('PostgreSQL URLs (libpq host= socket directories)', () => {
       } finally {
         await tcp.close();
       }
-      const dir = dirs.split(',')[0]?.trim();
-      assert.ok(dir?.startsWith('/'), `unix_socket_directories: ${dirs}`);
+      const dir = dirs.split(',')[0]?.trim() ?? '';
+      assert.ok(dir.startsWith('/'), `unix_socket_directories: ${dirs}`);
       const u = new URL(tcpUrl);
       u.searchParams.set('host', dir);
       const viaSocket = openPostgres({ url: u.toString(), max: 1 });

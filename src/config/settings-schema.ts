@@ -12,7 +12,7 @@ import { isIP } from 'node:net';
 import { InvalidInputError } from '../lib/errors.ts';
 
 /** Extra checks for string-typed values, named so the GUI can show them. */
-export type StringFormat = 'hostname' | 'hostPort' | 'cidr' | 'syslogTarget';
+export type StringFormat = 'hostname' | 'hostPort' | 'cidr' | 'syslogTarget' | 'route';
 
 interface Base { readonly description: string }
 export interface IntegerSpec extends Base {
@@ -68,6 +68,34 @@ export const SETTINGS = {
   'queue.delayWarningHours': {
     type: 'integer', default: 4, min: 0, max: 720, unit: 'hours',
     description: 'Send a "delayed" DSN (RFC 3464) to the sender after this long in the queue; 0: never.',
+  },
+  'queue.historyDays': {
+    type: 'integer', default: 7, min: 0, max: 3650, unit: 'count',
+    description: 'Days a finished outbound delivery (delivered, bounced, expired) stays in the queue history (`tegu queue list --history`) before it is deleted with its message.',
+  },
+  'queue.concurrency': {
+    type: 'integer', default: 20, min: 1, max: 1000, unit: 'count',
+    description: 'Outbound SMTP connections one node opens at once, over all destinations.',
+  },
+  'queue.domainConcurrency': {
+    type: 'integer', default: 4, min: 1, max: 100, unit: 'count',
+    description: 'Outbound SMTP connections one node opens at once to one destination domain; each carries all due recipients of that domain.',
+  },
+  'queue.requireTlsDomains': {
+    type: 'stringList', default: [], maxItems: 10_000, itemFormat: 'hostname',
+    description: 'Recipient domains whose mail leaves only over TLS with a certificate valid for the MX host; delivery to them waits (and finally bounces) rather than go in clear. Other domains get opportunistic STARTTLS (RFC 3207).',
+  },
+  'queue.routes': {
+    type: 'stringList', default: [], maxItems: 10_000, itemFormat: 'route',
+    description: 'Static routes, domain=host:port (e.g. legacy.example.com=10.0.0.5:25): mail for the domain goes to that host instead of its MX; for coexistence with an old server and for tests.',
+  },
+  'queue.leaseSeconds': {
+    type: 'integer', default: 600, min: 5, max: 86_400, unit: 'seconds',
+    description: 'How long a node holds the recipients it is delivering; if it dies, other nodes retry them after this. Longer than one connection takes (the final-dot timeout of RFC 5321 section 4.5.3.2.6 is 10 minutes).',
+  },
+  'submission.senderPolicy': {
+    type: 'enum', values: ['own', 'domain', 'any'], default: 'own',
+    description: 'Which envelope senders and From addresses an authenticated user may send with (RFC 6409 section 8.1): own = the account address and the aliases that deliver to it; domain = any address of its domain; any = no check. Others get 550 5.7.1.',
   },
   'imap.maxLiteralBytes': {
     type: 'integer', default: 64 * MiB, min: 1024, max: INT32_MAX, unit: 'bytes',
@@ -174,6 +202,11 @@ function checkFormat(format: StringFormat, s: string): string | undefined {
       const max = v === 6 ? 128 : 32;
       const ok = v !== 0 && rest.length === 0 && (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= max));
       return ok ? undefined : `"${s}" is not an IP address or CIDR network (10.0.0.0/8, 2001:db8::/32)`;
+    }
+    case 'route': {
+      const eq = s.indexOf('=');
+      const ok = eq > 0 && isHostname(s.slice(0, eq)) && isHostPort(s.slice(eq + 1));
+      return ok ? undefined : `"${s}" is not domain=host:port`;
     }
     case 'syslogTarget': {
       const m = /^(udp|tcp|tls):\/\/(.+)$/.exec(s);

@@ -9,6 +9,10 @@
  * adds (Delivered-To, RFC 9228, per recipient; Return-Path, Received and
  * Authentication-Results per delivery) go into each message's header_prefix,
  * so the shared blob stays one row however many recipients.
+ *
+ * A submission with remote recipients passes `outbound`: they are queued
+ * (store/queue.ts) in the same transaction as the local copies, on the same
+ * blob, so the 250 covers both (docs/queue.md).
  */
 import { createHash } from 'node:crypto';
 import { NotFoundError } from '../lib/errors.ts';
@@ -16,6 +20,8 @@ import type { AccountId, MailboxId, ModSeq, Uid } from '../lib/ids.ts';
 import { summarizeMessage, summarizeParsed } from '../mail/headers.ts';
 import type { Database, Queryable } from '../store/db.ts';
 import { insertMessage, putBlob, type MessageContent, type NewMessage } from '../store/messages.ts';
+import { enqueueMessage, type NewQueueMessage } from '../store/queue.ts';
+import { notifyAll } from '../store/ops.ts';
 import { assembleBlob } from '../store/spool.ts';
 import type { SpooledMessage } from './spool.ts';
 import { announceChanges, mailboxHint } from './change-hints.ts';
@@ -40,7 +46,12 @@ export interface DeliveryInput {
   headers?: Buffer;
   recipients: readonly DeliveryRecipient[];
   internalDate?: Date;
+  /** Remote recipients to queue in the same transaction (the blob is shared with the local copies). */
+  outbound?: Omit<NewQueueMessage, 'blobId' | 'size'>;
 }
+
+/** NOTIFY channel telling the queue workers of every node that something was queued. A hint only. */
+export const QUEUE_CHANNEL = 'tegu_queue';
 
 export interface DeliveredCopy {
   accountId: AccountId;
@@ -55,7 +66,8 @@ export function deliveredToLine(address: string): Buffer {
 }
 
 export async function deliverMessage(db: Database, input: DeliveryInput): Promise<DeliveredCopy[]> {
-  if (input.recipients.length === 0) return [];
+  const outbound = input.outbound && input.outbound.recipients.length > 0 ? input.outbound : undefined;
+  if (input.recipients.length === 0 && !outbound) return [];
   const m = input.message;
   const spooled = !Buffer.isBuffer(m);
   const sha256 = spooled ? m.sha256 : createHash('sha256').update(m).digest();
@@ -77,7 +89,7 @@ export async function deliverMessage(db: Database, input: DeliveryInput): Promis
 
   let copies: DeliveredCopy[];
   const only = input.recipients.length === 1 ? input.recipients[0] : undefined;
-  if (only && !spooled) {
+  if (only && !spooled && !outbound) {
     // The common case, one recipient of a message in memory: one statement is
     // its own transaction (blob upsert, UID, message and journal row), so no
     // BEGIN/COMMIT round trips.
@@ -92,8 +104,10 @@ export async function deliverMessage(db: Database, input: DeliveryInput): Promis
         (a, b) => a.accountId - b.accountId || (a.mailbox < b.mailbox ? -1 : a.mailbox > b.mailbox ? 1 : 0),
       );
       for (const r of ordered) out.push(await deliverCopy(tx, r, copy(r, { blobId, size })));
+      if (outbound) await enqueueMessage(tx, { ...outbound, blobId, size: outbound.headerPrefix.length + size });
       return out;
     });
+    if (outbound) void notifyAll(db, QUEUE_CHANNEL, ['']).catch(() => undefined);
   }
   // Committed: the hints go out on their own (not awaited; see change-hints.ts).
   void announceChanges(db, copies.map((c) => mailboxHint(c.mailboxId, c.modseq)));

@@ -6,14 +6,18 @@
  *  - blobs no message references any more (core/mail-gc.ts), every 10 minutes,
  *    and a full sweep for unqueued ones (accounts deleted with their mail) daily;
  *  - the change journal (old 'append'/'flags' rows after a day, expunge
- *    tombstones after 30 days), hourly.
+ *    tombstones after 30 days), hourly;
+ *  - the outbound queue's history (deliveries finished queue.historyDays ago,
+ *    with their messages), hourly.
  *
  * Runs are spread: the first ones start shortly after boot, not all at once,
  * and a job never overlaps itself. A failure is reported and retried at the
  * next run.
  */
 import type { Database } from '../store/db.ts';
+import { pruneQueueHistory } from '../store/queue.ts';
 import { purgeStaleSpool } from '../store/spool.ts';
+import { loadSettings } from './settings.ts';
 import { collectGarbageBlobs, pruneJournal, sweepUnreferencedBlobs } from './mail-gc.ts';
 import { STALE_SPOOL_HOURS } from './spool.ts';
 
@@ -32,6 +36,12 @@ export const JANITOR_JOBS: readonly JanitorJob[] = [
   { name: 'blobs', everyMs: 10 * MINUTE, firstMs: 2 * MINUTE, run: (db) => collectGarbageBlobs(db) },
   { name: 'blob sweep', everyMs: 24 * 60 * MINUTE, firstMs: 30 * MINUTE, run: (db) => sweepUnreferencedBlobs(db) },
   { name: 'journal', everyMs: 60 * MINUTE, firstMs: 5 * MINUTE, run: (db) => pruneJournal(db) },
+  {
+    name: 'queue history',
+    everyMs: 60 * MINUTE,
+    firstMs: 7 * MINUTE,
+    run: async (db) => pruneQueueHistory(db, (await loadSettings(db)).values['queue.historyDays']),
+  },
 ];
 
 /** Starts the jobs; returns a stop function that waits for running jobs to finish. */

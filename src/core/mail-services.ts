@@ -12,6 +12,8 @@ import { verifyInboundMessage } from './verify-inbound.ts';
 import type { DnsResolver } from '../mail/dns.ts';
 import { MessageSpool, type SpooledMessage } from './spool.ts';
 import { checkQuota, limitedAccounts, type QuotaCheck, type QuotaSubject } from './quota.ts';
+import { dkimSignatureFor, mayUseSender, type SenderPolicy } from './outbound.ts';
+import type { DirectoryAccount } from '../directory/types.ts';
 
 /** What inbound verification (SPF, DKIM, DMARC, ARC) decided for one message. */
 export interface InboundVerdict {
@@ -48,6 +50,10 @@ export interface MailServices {
    * there is no resolver or the smtp.verifyInbound setting is off.
    */
   verifyInbound(message: Buffer | SpooledMessage, env: InboundEnvelope): Promise<InboundVerdict | undefined>;
+  /** May this authenticated user send as `address`? (the senderPolicy option; see outbound.ts) */
+  mayUseSender(user: DirectoryAccount, address: string): Promise<boolean>;
+  /** DKIM-Signature field(s) for an outbound message leaving with `prefix`; empty when the domain has no key. */
+  signOutbound(message: Buffer | SpooledMessage, prefix: Buffer, fromDomain: string): Promise<Buffer>;
 }
 
 export interface MailServicesOptions {
@@ -57,6 +63,10 @@ export interface MailServicesOptions {
   verifyInbound?: () => boolean;
   /** Read per check (the mailbox.defaultQuotaBytes setting): the limit of accounts without their own; default 0, unlimited. */
   defaultQuotaBytes?: () => number;
+  /** Read per check (the submission.senderPolicy setting); default 'own'. */
+  senderPolicy?: () => SenderPolicy;
+  /** Read per check (the addressing.subaddressSeparator setting); default none. */
+  subaddressSeparator?: () => string;
 }
 
 export function createMailServices(db: Database, directory: Directory, opts: MailServicesOptions = {}): MailServices {
@@ -72,6 +82,8 @@ export function createMailServices(db: Database, directory: Directory, opts: Mai
     },
     deliver: (input) => deliverMessage(db, input),
     openSpool: () => new MessageSpool(db),
+    mayUseSender: (user, address) => mayUseSender(db, user, address, opts.senderPolicy?.() ?? 'own', opts.subaddressSeparator?.() ?? ''),
+    signOutbound: (message, prefix, fromDomain) => dkimSignatureFor(db, message, prefix, fromDomain),
     async verifyInbound(message, env) {
       if (!opts.resolver || opts.verifyInbound?.() === false) return undefined;
       return verifyInboundMessage(db, message, env, opts.resolver);

@@ -26,6 +26,9 @@
  * The minimum age is not needed for correctness; it keeps a blob around for a
  * while in case the same content comes back (an undo, a re-delivery).
  *
+ * Outbound messages (queue_messages.blob_id) reference blobs too, and count
+ * like messages everywhere here.
+ *
  * The foreign key messages.blob_id -> blobs ON DELETE RESTRICT remains the
  * last line of defence: a mistake here fails the collector, never a message.
  *
@@ -56,6 +59,7 @@ export async function collectBlobs(tx: Tx, minAgeSeconds: number, limit: number)
   const locked = await tx.query<{ id: string }>(
     `SELECT id FROM blobs b WHERE id = ANY($1::bigint[])
         AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = b.id)
+        AND NOT EXISTS (SELECT 1 FROM queue_messages q WHERE q.blob_id = b.id)
       FOR UPDATE SKIP LOCKED`,
     [ids],
   );
@@ -64,6 +68,7 @@ export async function collectBlobs(tx: Tx, minAgeSeconds: number, limit: number)
   const deleted = lockedIds.length
     ? await tx.query<{ id: string }>(
         `DELETE FROM blobs b WHERE id = ANY($1::bigint[]) AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = b.id)
+        AND NOT EXISTS (SELECT 1 FROM queue_messages q WHERE q.blob_id = b.id)
          RETURNING id`,
         [lockedIds],
       )
@@ -71,7 +76,8 @@ export async function collectBlobs(tx: Tx, minAgeSeconds: number, limit: number)
   // Busy: claimed, unreferenced in the first look, but not locked (a transaction holds it). Keep those queued.
   const busy = await tx.query<{ id: string }>(
     `SELECT id FROM blobs b WHERE id = ANY($1::bigint[]) AND id <> ALL($2::bigint[])
-        AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = b.id)`,
+        AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = b.id)
+        AND NOT EXISTS (SELECT 1 FROM queue_messages q WHERE q.blob_id = b.id)`,
     [ids, lockedIds],
   );
   const keep = busy.map((r) => r.id);
@@ -91,6 +97,7 @@ export async function queueUnreferencedBlobs(q: Queryable, afterId: number, limi
      ), queued AS (
        INSERT INTO blob_gc_queue(blob_id)
        SELECT id FROM slice s WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = s.id)
+         AND NOT EXISTS (SELECT 1 FROM queue_messages q WHERE q.blob_id = s.id)
        ON CONFLICT (blob_id) DO NOTHING
        RETURNING blob_id
      )

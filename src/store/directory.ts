@@ -219,3 +219,12 @@ export async function removeGroupMembers(q: Queryable, id: GroupId, members: rea
 export async function deleteGroup(q: Queryable, address: string): Promise<boolean> {
   return (await q.query('DELETE FROM groups WHERE address = $1 RETURNING id', [address])).length > 0;
 }
+
+/** Is `alias` (not a catch-all) an alias with `target` among its targets? */
+export async function aliasHasTarget(q: Queryable, alias: string, target: string): Promise<boolean> {
+  const rows = await q.query(
+    'SELECT 1 FROM aliases a JOIN alias_targets t ON t.alias_id = a.id WHERE a.address = $1 AND t.target = $2 LIMIT 1',
+    [alias, target],
+  );
+  return rows.length > 0;
+}

@@ -4,6 +4,7 @@ import { aliasCommands } from './alias.ts';
 import { domainCommands } from './domain.ts';
 import { groupCommands } from './group.ts';
 import { migrateCommand } from './migrate.ts';
+import { queueCommands } from './queue.ts';
 import { serveCommand } from './serve.ts';
 import { settingsCommands } from './settings.ts';
 import { statusCommand } from './status.ts';
@@ -15,6 +16,7 @@ export const COMMANDS: readonly (Command | CommandGroup)[] = [
   userCommands,
   aliasCommands,
   groupCommands,
+  queueCommands,
   settingsCommands,
   migrateCommand,
   statusCommand,

@@ -35,6 +35,8 @@ export async function startMailListeners(opts: {
       resolver: cachingResolver(systemResolver()),
       verifyInbound: () => settings().values['smtp.verifyInbound'],
       defaultQuotaBytes: () => settings().values['mailbox.defaultQuotaBytes'],
+      senderPolicy: () => settings().values['submission.senderPolicy'] as 'own' | 'domain' | 'any',
+      subaddressSeparator: () => settings().values['addressing.subaddressSeparator'],
     }),
     limits: () => {
       const v = settings().values;
@@ -45,6 +47,7 @@ export async function startMailListeners(opts: {
         authFailuresPerIpPerMinute: v['limits.authFailuresPerIpPerMinute'],
         messagesPerIpPerMinute: v['limits.messagesPerIpPerMinute'],
         overQuotaReply: v['smtp.overQuotaReply'],
+        queueLifetimeHours: v['queue.maxAttemptsHours'],
       };
     },
   };

@@ -26,6 +26,7 @@ import { VERSION } from '../version.ts';
 import { bannerJson, bannerLines, hostPort, type StartedListener } from './serve-banner.ts';
 import { startImapListeners } from './serve-imap.ts';
 import { startMailListeners } from './serve-mail.ts';
+import { startQueue } from './serve-queue.ts';
 
 /** After the first signal, how long a clean stop may take before we give up. */
 const STOP_TIMEOUT_MS = 15_000;
@@ -163,6 +164,8 @@ async function start(db: Database, state: Running, inv: Invocation, log: Logger)
   state.cleanups.push({ what: 'janitor', run: stopJanitor });
   const indexer = await startSearchIndexer(db, (err) => log.warn({ err }, 'search indexing failed'));
   state.cleanups.push({ what: 'search indexer', run: () => indexer.stop() });
+  const queue = await startQueue({ db, config, settings: () => settings, log });
+  state.cleanups.push({ what: 'outbound queue', run: () => queue.stop() });
   state.ready = true;
 
   const info = { config, cwd: inv.io.cwd, migration, tls, listeners: state.listeners };

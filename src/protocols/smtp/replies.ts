@@ -132,6 +132,8 @@ export const NO_SUCH_USER = reply(550, '5.1.1', 'No such user');
 export const MAILBOX_DISABLED = reply(550, '5.2.1', 'Mailbox disabled, not accepting messages');
 /** RFC 5321 3.6.2/7.1 policy refusal; RFC 3463 X.7.1 "Delivery not authorized, message refused". */
 export const ACCESS_DENIED = reply(550, '5.7.1', 'Delivery not authorized');
+/** Submission: the envelope sender or From is not one of the user's addresses (RFC 6409 8.1). */
+export const SENDER_NOT_OWNED = reply(550, '5.7.1', 'Sender address not owned by the authenticated user');
 /** RFC 8689 5: REQUIRETLS could not be honoured; "5.7.30 REQUIRETLS support required". */
 export const REQUIRETLS_UNSUPPORTED = reply(550, '5.7.30', 'REQUIRETLS support required');
 /** RFC 5321 4.2.2 "552 Requested mail action aborted: exceeded storage allocation"; RFC 3463 X.2.2 "Mailbox full". */

@@ -22,6 +22,8 @@ export interface SmtpLimits {
   messagesPerIpPerMinute?: number;
   /** Over-quota recipients get 452 4.2.2 (temporary, the default) or 552 5.2.2 (permanent): smtp.overQuotaReply. */
   overQuotaReply?: 'temporary' | 'permanent';
+  /** How long queued outbound mail is retried before it bounces (queue.maxAttemptsHours); default 120. */
+  queueLifetimeHours?: number;
 }
 
 /** A message being received: its bytes go to the spool as they arrive (bounded memory). */
@@ -44,6 +46,13 @@ export interface SmtpServices {
   checkQuota(accounts: readonly QuotaSubject[], incomingBytes: number): Promise<QuotaCheck[]>;
   /** SPF/DKIM/DMARC/ARC of mail from other MTAs; undefined when not verified. */
   verifyInbound(message: Buffer | SpooledMessage, env: InboundEnvelope): Promise<InboundVerdict | undefined>;
-  /** Stores the message for its local recipients in one transaction; resolves after COMMIT. */
+  /**
+   * Stores the message for its local recipients and queues it for its remote
+   * ones (input.outbound), in one transaction; resolves after COMMIT.
+   */
   deliver(input: DeliveryInput): Promise<DeliveredCopy[]>;
+  /** May this authenticated user send as `address` (envelope sender or From)? (submission.senderPolicy) */
+  mayUseSender(user: DirectoryAccount, address: string): Promise<boolean>;
+  /** The DKIM-Signature field(s) for an outbound message that leaves with `prefix` before it; empty without keys. */
+  signOutbound(message: Buffer | SpooledMessage, prefix: Buffer, fromDomain: string): Promise<Buffer>;
 }

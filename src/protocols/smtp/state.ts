@@ -12,6 +12,8 @@ export interface AcceptedRecipient {
   params: RcptParams;
   /** Local accounts this recipient reaches (after aliases and groups). */
   local: { accountId: AccountId; deliveredTo: string; quotaBytes?: number | null }[];
+  /** A remote recipient of an authenticated user's message: it goes to the outbound queue. */
+  remote?: boolean;
 }
 
 export interface MailTransaction {

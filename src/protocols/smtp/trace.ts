@@ -19,6 +19,8 @@ export interface TraceInfo {
   singleRecipient?: string;
   tls?: { version: string; cipher: string } | undefined;
   date?: Date;
+  /** Add Return-Path: only at final delivery (RFC 5321 4.4), not on mail that is relayed on. Default true. */
+  returnPath?: boolean;
 }
 
 /** RFC 5322 3.3 date-time, e.g. "Sat, 28 Nov 2026 23:36:20 +0000". */
@@ -43,6 +45,6 @@ export function traceHeaders(t: TraceInfo): Buffer {
     `Received: from ${clean(t.helo) || 'unknown'} ([${literal}])\r\n` +
     `\tby ${clean(t.hostname)} (TEGU) with ${t.protocol} id ${clean(t.id)}${tls}${forClause};\r\n` +
     `\t${rfc5322Date(t.date ?? new Date())}\r\n`;
-  const returnPath = `Return-Path: <${t.mailFrom ?? ''}>\r\n`;
+  const returnPath = t.returnPath === false ? '' : `Return-Path: <${t.mailFrom ?? ''}>\r\n`;
   return Buffer.from(returnPath + received, 'utf8');
 }

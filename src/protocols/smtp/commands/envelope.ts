@@ -2,7 +2,7 @@
 import type { Mailbox, MailCommand, RcptCommand } from '../parser/index.ts';
 import {
   AUTH_REQUIRED, BAD_SEQUENCE, LOCAL_ERROR, MESSAGE_TOO_BIG, NO_SUCH_USER, NON_ASCII_ADDRESS, RECIPIENT_OK,
-  RATE_LIMITED, RELAY_DENIED, SENDER_OK, TOO_MANY_RECIPIENTS, withText,
+  RATE_LIMITED, RELAY_DENIED, SENDER_NOT_OWNED, SENDER_OK, TOO_MANY_RECIPIENTS, withText,
 } from '../replies.ts';
 import { overQuotaReply, withinQuota } from '../quota.ts';
 import { newTransaction } from '../state.ts';
@@ -29,6 +29,19 @@ export async function mail(s: SessionApi, cmd: MailCommand): Promise<void> {
   const max = s.services.limits().maxMessageBytes;
   if (cmd.params.size !== undefined && cmd.params.size > max) return s.reply(MESSAGE_TOO_BIG); // RFC 1870 6.1
   const from = cmd.reversePath ? mailboxAddress(cmd.reversePath) : null;
+  // An authenticated user sends as their own addresses only (submission.senderPolicy); <> is
+  // allowed (RFC 8098 read receipts), the From check at the end of DATA still applies.
+  if (s.state.user && from !== null && s.mode !== 'lmtp') {
+    try {
+      if (!(await s.services.mayUseSender(s.state.user, from))) {
+        s.log.warn({ user: s.state.user.address, from }, 'sender address not allowed for the user');
+        return s.reply(SENDER_NOT_OWNED);
+      }
+    } catch (err) {
+      s.log.error({ err }, 'sender check failed');
+      return s.reply(LOCAL_ERROR);
+    }
+  }
   s.state.tx = newTransaction(from, cmd.params);
   s.reply(SENDER_OK);
 }
@@ -47,9 +60,11 @@ export async function rcpt(s: SessionApi, cmd: RcptCommand): Promise<void> {
   try {
     local = fp.kind === 'mailbox' && fp.host.kind === 'domain' ? await s.services.isLocalDomain(domain) : fp.kind === 'postmaster';
     if (!local) {
-      // Never an open relay. Authenticated users may relay once the outbound queue exists (issue 5).
-      if (!s.state.user) return s.reply(RELAY_DENIED);
-      return s.reply(withText(LOCAL_ERROR, 'Outbound delivery is not available on this server yet'));
+      // Never an open relay: only an authenticated user's mail goes to the outbound queue.
+      if (!s.state.user || s.mode === 'lmtp') return s.reply(RELAY_DENIED);
+      if (fp.kind !== 'mailbox' || fp.host.kind !== 'domain') return s.reply(RELAY_DENIED); // no address literals outbound
+      tx.recipients.push({ address, params: cmd.params, local: [], remote: true });
+      return s.reply(RECIPIENT_OK);
     }
     const resolved = await s.services.resolveRecipient(address);
     if (!resolved || resolved.local.length === 0) {

@@ -6,10 +6,14 @@
  */
 import type { AccountId } from '../../../lib/ids.ts';
 import type { BdatCommand } from '../parser/index.ts';
+import type { DeliveryInput } from '../../../core/deliver.ts';
+import type { SpooledMessage } from '../../../core/spool.ts';
+import { headerFromAddresses } from '../../../core/outbound.ts';
 import {
-  ACCESS_DENIED, BAD_SEQUENCE, CHUNK_OK, LOCAL_ERROR, MESSAGE_ACCEPTED, MESSAGE_TOO_BIG, NO_VALID_RECIPIENTS, START_MAIL,
+  ACCESS_DENIED, BAD_SEQUENCE, CHUNK_OK, LOCAL_ERROR, MESSAGE_ACCEPTED, MESSAGE_TOO_BIG, NO_VALID_RECIPIENTS, SENDER_NOT_OWNED, START_MAIL,
   TRANSACTION_FAILED, withText, type SmtpReply,
 } from '../replies.ts';
+import type { MailTransaction } from '../state.ts';
 import { lmtpQuota } from '../quota.ts';
 import { traceHeaders } from '../trace.ts';
 import type { SessionApi } from './api.ts';
@@ -70,7 +74,7 @@ async function finish(s: SessionApi): Promise<void> {
   // (UTF8SMTP, UTF8SMTPS, UTF8SMTPA, UTF8SMTPSA, UTF8LMTP...) for an SMTPUTF8 transaction.
   const kind = s.mode === 'lmtp' ? 'LMTP' : s.state.esmtp ? 'ESMTP' : 'SMTP';
   const protocol = (tx.params.smtputf8 ? kind.replace(/^E?/, 'UTF8') : kind) + (s.state.tls ? 'S' : '') + (s.state.user ? 'A' : '');
-  const trace = traceHeaders({
+  const traceInfo = {
     mailFrom: tx.mailFrom,
     helo: s.state.helo ?? '',
     remoteAddress: s.state.remoteAddress,
@@ -79,7 +83,8 @@ async function finish(s: SessionApi): Promise<void> {
     id: s.state.id,
     tls: s.state.tls,
     ...(tx.recipients.length === 1 ? { singleRecipient: tx.recipients[0]!.address } : {}),
-  });
+  };
+  const trace = traceHeaders(traceInfo);
   // One copy per account, whichever recipient addresses led to it.
   const targets = new Map<AccountId, { accountId: AccountId; mailbox: string; deliveredTo: string }>();
   for (const r of tx.recipients) {
@@ -112,11 +117,27 @@ async function finish(s: SessionApi): Promise<void> {
       }
     }
     for (const t of targets.values()) t.mailbox = mailbox;
+    let outbound: DeliveryInput['outbound'];
+    if (s.state.user && s.mode !== 'lmtp') {
+      // Relayed on: Received only; Return-Path belongs to the final delivery (RFC 5321 4.4).
+      const checked = await submissionChecks(s, tx, message, traceHeaders({ ...traceInfo, returnPath: false }));
+      if ('reply' in checked) {
+        await spool.discard();
+        return finalReply(s, 1, checked.reply);
+      }
+      outbound = checked.outbound;
+    }
     // LMTP: a recipient the real size puts over quota gets its own reply (RFC 2033 4.2), the others the message.
     if (s.mode === 'lmtp') perRecipient = await lmtpQuota(s, tx.recipients, targets, tx.size);
-    if (targets.size === 0) await spool.discard();
-    const copies = targets.size === 0 ? [] : await s.services.deliver({ message, headers, recipients: [...targets.values()] });
-    s.log.info({ from: tx.mailFrom, rcpts: tx.recipients.length, copies: copies.length, size: tx.size }, 'delivered');
+    if (targets.size === 0 && !outbound) await spool.discard();
+    const copies =
+      targets.size === 0 && !outbound
+        ? []
+        : await s.services.deliver({ message, headers, recipients: [...targets.values()], ...(outbound ? { outbound } : {}) });
+    s.log.info(
+      { from: tx.mailFrom, rcpts: tx.recipients.length, copies: copies.length, queued: outbound?.recipients.length ?? 0, size: tx.size },
+      'delivered',
+    );
     result = withText(MESSAGE_ACCEPTED, `Message accepted, id ${s.state.id}`);
   } catch (err) {
     s.log.error({ err }, 'delivery failed: nothing stored');
@@ -124,6 +145,51 @@ async function finish(s: SessionApi): Promise<void> {
     result = LOCAL_ERROR;
   }
   finalReply(s, tx.recipients.length, result, perRecipient);
+}
+
+/**
+ * An authenticated user's message (RFC 6409): every From address must be one
+ * the user may send as (8.1: the MSA may reject what it cannot vouch for);
+ * remote recipients are queued, signed with the From domain's DKIM key.
+ */
+async function submissionChecks(
+  s: SessionApi,
+  tx: MailTransaction,
+  message: Buffer | SpooledMessage,
+  trace: Buffer,
+): Promise<{ reply: SmtpReply } | { outbound: DeliveryInput['outbound'] }> {
+  const user = s.state.user!;
+  const from = headerFromAddresses(message);
+  if (from.length === 0) return { reply: withText(SENDER_NOT_OWNED, 'The message has no From address') };
+  for (const address of from) {
+    if (!(await s.services.mayUseSender(user, address))) {
+      s.log.warn({ user: user.address, headerFrom: address }, 'From address not allowed for the user');
+      return { reply: withText(SENDER_NOT_OWNED, `From address not owned by the authenticated user: ${address}`) };
+    }
+  }
+  const remote = tx.recipients.filter((r) => r.remote);
+  if (remote.length === 0) return { outbound: undefined };
+  const fromDomain = from[0]!.slice(from[0]!.lastIndexOf('@') + 1);
+  const dkim = await s.services.signOutbound(message, trace, fromDomain);
+  const hours = s.services.limits().queueLifetimeHours ?? 120;
+  return {
+    outbound: {
+      headerPrefix: Buffer.concat([dkim, trace]),
+      mailFrom: tx.mailFrom ?? '',
+      accountId: user.id,
+      envid: tx.params.envid,
+      ret: tx.params.ret,
+      smtputf8: tx.params.smtputf8 ?? false,
+      eightBit: tx.params.body === '8BITMIME',
+      sessionId: s.state.id,
+      expiresAt: new Date(Date.now() + hours * 3_600_000),
+      recipients: remote.map((r) => ({
+        address: r.address,
+        notify: r.params.notify === undefined ? undefined : r.params.notify === 'NEVER' ? ['NEVER'] : [...r.params.notify],
+        orcpt: r.params.orcpt ? `${r.params.orcpt.addrType};${r.params.orcpt.address}` : undefined,
+      })),
+    },
+  };
 }
 
 /** LMTP: one reply per accepted recipient, in order (RFC 2033 4.2); one transaction, so all alike but those in `perRecipient`. */
