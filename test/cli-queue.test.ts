@@ -119,6 +119,16 @@ describe('tegu queue and tegu domain dkim', { concurrency: true }, () => {
         assert.match(oneErrorLine(bad.stderr), /not a queue message id/);
       });
 
+      test('the smarthost password setting is never shown back', T, async () => {
+        const set = await tegu(['settings', 'set', 'queue.smarthostPassword', 'hunter2 relay']);
+        assert.equal(set.code, 0, set.stderr);
+        assert.equal(set.stdout.includes('hunter2'), false, set.stdout);
+        assert.equal((await tegu(['settings', 'get', 'queue.smarthostPassword'])).stdout.trim(), '(set)');
+        const all = await tegu(['settings', 'list', '--json']);
+        assert.equal(all.stdout.includes('hunter2'), false);
+        assert.ok(all.stdout.includes('"queue.smarthostPassword"'));
+      });
+
       test('domain dkim generates a key once, prints its TXT record, rotates on request', T, async () => {
         const first = json<{ selector: string; name: string; value: string; created: boolean }>(await tegu(['domain', 'dkim', 'corp.test', '--json']));
         assert.equal(first.created, true);

@@ -152,5 +152,14 @@ for (const engine of engines({ remote: true })) {
         assert.ok(actions.includes(a), `audit has ${a}`);
       }
     });
+
+    it('a secret setting (queue.smarthostPassword) is stored and used, but audited only as "(set)"', async () => {
+      await setSetting(ctx, 'queue.smarthostPassword', 'hunter2 smarthost');
+      assert.equal((await loadSettings(t.db)).values['queue.smarthostPassword'], 'hunter2 smarthost');
+      const events = await recentAudit(t.db, 10);
+      const event = events.find((e) => e.target === 'queue.smarthostPassword');
+      assert.deepEqual(event?.details, { value: '(set)' });
+      assert.equal(JSON.stringify(events).includes('hunter2'), false);
+    });
   });
 }

@@ -22,6 +22,10 @@ import { localDirectory } from '../src/directory/local.ts';
 import { createLogger } from '../src/lib/log.ts';
 import { fakeResolver, type FakeZone } from '../src/mail/dns.ts';
 import { startSmtpServer, type RunningSmtpServer } from '../src/protocols/smtp/server.ts';
+import { ensureTlsMaterial } from '../src/config/tls.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { SmtpLimits, SmtpServices } from '../src/protocols/smtp/services.ts';
 import { startQueueWorker, type QueueLimits, type QueueWorker } from '../src/queue/worker.ts';
 import { listMessages, readMessageBytes } from '../src/store/messages.ts';
@@ -107,6 +111,9 @@ for (const engine of engines()) {
         ...mx('never.test', '127.0.0.23'),
         ...mx('garbage.test', '127.0.0.24'),
         ...mx('silent.test', '127.0.0.25'),
+        ...mx('secure.test', '127.0.0.21'),
+        ...mx('nodsn.test', '127.0.0.26'),
+        ...mx('slow.test', '127.0.0.27'),
         'nullmx.test': { MX: [{ exchange: '', priority: 0 }] },
       };
       queueLimits = {
@@ -308,6 +315,73 @@ for (const engine of engines()) {
       const got = await until('dsn mail', async () => sink.messages.find((m) => m.data.includes('Subject: with dsn')));
       assert.equal(got.envid, 'track-42');
       assert.deepEqual(got.notify, [['SUCCESS', 'FAILURE']]);
+    });
+
+    it('a domain that requires TLS is not sent to in clear: deferred while its server offers no STARTTLS', async () => {
+      const before = sink.messages.length;
+      queueLimits = { ...queueLimits, requireTls: (d) => d === 'secure.test' };
+      try {
+        await transport().sendMail({ from: 'alice@corp.test', to: 'x@secure.test', subject: 'tls only', text: 'x' });
+        const e = await until('a refused attempt', async () => {
+          const x = (await entriesTo('x@secure.test'))[0];
+          return x && x.attempts >= 1 && x.lastText !== null ? x : undefined;
+        });
+        assert.equal(e.status, 'queued');
+        assert.match(e.lastText ?? '', /TLS/);
+        assert.equal(sink.messages.slice(before).some((m) => m.data.includes('tls only')), false, 'nothing went in clear');
+      } finally {
+        queueLimits = { ...queueLimits, requireTls: () => false };
+      }
+    });
+
+    it('NOTIFY=SUCCESS through a next hop without DSN: a "relayed" report (RFC 3461 5.2.2)', async () => {
+      const noDsn = await startSink('127.0.0.26', port, { hideDsn: true });
+      extraSinks.push(noDsn);
+      await transport().sendMail({ from: 'alice@corp.test', to: 'ok@nodsn.test', subject: 'tell me', text: 'x', dsn: { notify: 'SUCCESS' } });
+      await finished('ok@nodsn.test', 'delivered');
+      const [report] = await until('the relayed DSN', async () => {
+        const r = await reportsFor('alice@corp.test', 'ok@nodsn.test');
+        return r.length > 0 ? r : undefined;
+      });
+      assert.match(report!, /Action: relayed/);
+      assert.match(report!, /Status: 2\.\d\.\d/);
+    });
+
+    it('still queued after queue.delayWarningHours: one "delayed" report, not one per attempt', async () => {
+      queueLimits = { ...queueLimits, delayWarningMs: 1 };
+      try {
+        await transport().sendMail({ from: 'alice@corp.test', to: 'wait@slow.test', subject: 'slowly', text: 'x' });
+        await until('three attempts', async () => ((await entriesTo('wait@slow.test'))[0]?.attempts ?? 0) >= 3);
+      } finally {
+        queueLimits = { ...queueLimits, delayWarningMs: 0 };
+      }
+      const reports = await reportsFor('alice@corp.test', 'wait@slow.test');
+      assert.equal(reports.length, 1);
+      assert.match(reports[0]!, /Action: delayed/);
+      assert.match(reports[0]!, /Will-Retry-Until: /);
+    });
+
+    it('a smarthost with AUTH: everything goes there, logged in over STARTTLS, whatever the MX says', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'tegu-smarthost-'));
+      try {
+        const tls = await ensureTlsMaterial({ dataDir: dir, hostname: 'relay.provider.test' });
+        const relay = await startSink('127.0.0.28', port, { tls: { cert: tls.cert, key: tls.key }, auth: { user: 'relay-user', pass: 'relay secret' } });
+        extraSinks.push(relay);
+        queueLimits = { ...queueLimits, route: { ...queueLimits.route, smarthost: `127.0.0.28:${port}`, smarthostAuth: { user: 'relay-user', pass: 'relay secret' } } };
+        try {
+          await transport().sendMail({ from: 'alice@corp.test', to: ['one@remote.test', 'two@nullmx.test'], subject: 'via relay', text: 'x' });
+          await finished('one@remote.test', 'delivered');
+          await finished('two@nullmx.test', 'delivered');
+        } finally {
+          queueLimits = { ...queueLimits, route: { port, allowPrivateAddresses: true } };
+        }
+        const got = relay.messages.filter((m) => m.data.includes('via relay'));
+        assert.equal(got.length, 2, 'one transaction per domain, both through the smarthost');
+        assert.ok(got.every((m) => m.secure && m.user === 'relay-user'));
+        assert.equal(sink.messages.some((m) => m.data.includes('via relay')), false, 'not to the MX');
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     });
 
     it('bad input: relay without AUTH, a forged envelope sender, a forged From, too many recipients', async () => {

@@ -24,6 +24,8 @@ export interface StringSpec extends Base {
   /** Checked when the value is not empty (empty means "not set" for these). */
   readonly format?: StringFormat;
   readonly pattern?: RegExp;
+  /** A credential: never shown (settings list/get), logged or audited; only whether it is set. */
+  readonly secret?: boolean;
 }
 export interface BooleanSpec extends Base { readonly type: 'boolean'; readonly default: boolean }
 export interface StringListSpec extends Base {
@@ -60,6 +62,14 @@ export const SETTINGS = {
   'queue.smarthost': {
     type: 'string', default: '', maxLength: 260, format: 'hostPort',
     description: 'Send all outbound mail through this host:port instead of looking up MX records (RFC 5321 section 5); empty: direct delivery.',
+  },
+  'queue.smarthostUser': {
+    type: 'string', default: '', maxLength: 256,
+    description: 'User name to log in to queue.smarthost with (SMTP AUTH PLAIN or LOGIN, RFC 4954, only over TLS); empty: no login.',
+  },
+  'queue.smarthostPassword': {
+    type: 'string', default: '', maxLength: 256, secret: true,
+    description: 'Password for queue.smarthostUser. Stored in the database; never shown or logged.',
   },
   'queue.maxAttemptsHours': {
     type: 'integer', default: 120, min: 1, max: 720, unit: 'hours',
@@ -154,6 +164,18 @@ export const SETTINGS = {
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingKey = keyof typeof SETTINGS;
+
+/** Is this setting a credential (shown and audited as "set" / "not set" only)? */
+export function isSecretSetting(key: SettingKey): boolean {
+  const spec: SettingSpec = SETTINGS[key];
+  return spec.type === 'string' && spec.secret === true;
+}
+
+/** What may be shown or logged of a setting's value. */
+export function displayedSettingValue(key: SettingKey, value: unknown): unknown {
+  if (!isSecretSetting(key)) return value;
+  return value === '' ? '' : '(set)';
+}
 
 type ValueOfSpec<S> = S extends { type: 'integer' } ? number
   : S extends { type: 'string' } ? string

@@ -4,6 +4,7 @@
  * and announced with NOTIFY so every node reloads its snapshot.
  */
 import {
+  displayedSettingValue,
   isSettingKey,
   settingDefaults,
   validateSetting,
@@ -52,7 +53,7 @@ export async function setSetting(ctx: CoreContext, key: string, value: unknown):
   const valid = validateSetting(key, value);
   await ctx.db.transaction(async (tx) => {
     await upsertSetting(tx, key, valid, ctx.actor);
-    await insertAudit(tx, { actor: ctx.actor, node: ctx.node, action: 'setting.set', target: key, details: { value: valid } });
+    await insertAudit(tx, { actor: ctx.actor, node: ctx.node, action: 'setting.set', target: key, details: { value: displayedSettingValue(key as SettingKey, valid) } });
     await notify(tx, SETTINGS_CHANNEL, key);
   });
   return valid;

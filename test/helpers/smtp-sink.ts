@@ -15,6 +15,8 @@ export interface SunkMessage {
   to: string[];
   data: Buffer;
   secure: boolean;
+  /** The user that logged in (AUTH), if any. */
+  user?: string | undefined;
   /** DSN parameters as the server parsed them. */
   envid?: string | undefined;
   notify?: string[][];
@@ -45,7 +47,14 @@ export async function freePortOn(host: string): Promise<number> {
 export async function startSink(
   host: string,
   port: number,
-  opts: { tls?: { cert: string; key: string }; hideStartTls?: boolean; hideDsn?: boolean; tempFailures?: number } = {},
+  opts: {
+    tls?: { cert: string; key: string };
+    hideStartTls?: boolean;
+    hideDsn?: boolean;
+    tempFailures?: number;
+    /** Require AUTH (PLAIN/LOGIN, after STARTTLS) with these credentials: a smarthost. */
+    auth?: { user: string; pass: string };
+  } = {},
 ): Promise<SmtpSink> {
   const sink: SmtpSink = {
     host,
@@ -58,8 +67,13 @@ export async function startSink(
     },
   };
   const options: SMTPServerOptions = {
-    authOptional: true,
-    disabledCommands: opts.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+    authOptional: !opts.auth,
+    authMethods: ['PLAIN', 'LOGIN'],
+    disabledCommands: opts.auth ? [] : opts.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+    onAuth(auth, _session, cb) {
+      if (opts.auth && auth.username === opts.auth.user && auth.password === opts.auth.pass) return cb(null, { user: auth.username });
+      cb(Object.assign(new Error('5.7.8 Authentication failed'), { responseCode: 535 }));
+    },
     hideSTARTTLS: opts.hideStartTls ?? false,
     hideDSN: opts.hideDsn ?? false,
     logger: false,
@@ -94,6 +108,7 @@ export async function startSink(
           to: env.rcptTo.map((r) => r.address),
           data: Buffer.concat(parts),
           secure: session.secure,
+          user: typeof session.user === 'string' ? session.user : undefined,
           envid: env.dsn?.envid,
           notify: env.rcptTo.map((r) => (r as typeof r & { dsn?: { notify?: string[] } }).dsn?.notify ?? []),
         });

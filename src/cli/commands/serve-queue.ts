@@ -30,6 +30,9 @@ export function queueLimits(s: SettingsSnapshot['values']): QueueLimits {
     route: {
       staticRoutes: staticRoutes(s['queue.routes']),
       ...(s['queue.smarthost'] ? { smarthost: s['queue.smarthost'] } : {}),
+      ...(s['queue.smarthost'] && s['queue.smarthostUser']
+        ? { smarthostAuth: { user: s['queue.smarthostUser'], pass: s['queue.smarthostPassword'] } }
+        : {}),
     },
     requireTls: (domain) => requireTls.has(domain),
   };

@@ -1,5 +1,6 @@
 /** tegu settings list|get|set|reset: the cluster-wide settings stored in the database. */
 import {
+  displayedSettingValue,
   isSettingKey,
   parseSettingInput,
   SETTINGS,
@@ -40,7 +41,7 @@ function settingJson(key: SettingKey, snap: SettingsSnapshot) {
   const spec = settingSpec(key);
   return {
     key,
-    value: snap.values[key],
+    value: displayedSettingValue(key, snap.values[key]),
     default: spec.default,
     overridden: snap.overridden.has(key),
     type: typeName(spec),
@@ -92,7 +93,7 @@ export const settingsCommands: CommandGroup = {
         const key = checkKey(inv.args[0]!);
         const value = parseSettingInput(key, inv.args[1]!);
         await withCore(inv, async (ctx) => {
-          const stored = await setSetting(ctx, key, value);
+          const stored = displayedSettingValue(key, await setSetting(ctx, key, value));
           emit(inv, { key, value: stored }, `${key} = ${JSON.stringify(stored)}`);
         });
       },
