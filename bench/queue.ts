@@ -410,7 +410,7 @@ async function benchTegu(opts: Options, runId: string): Promise<TargetResult> {
       }
       notes.push(
         `queue: static route ${SINK_DOMAIN}=${HOST}:${sink.port}; default limits queue.concurrency 20, queue.domainConcurrency 4 ` +
-          '(connections to the sink), up to 100 recipients claimed per batch; no DKIM key for example.test (unsigned, like Postfix)',
+          '(connections to the sink), up to 25 recipients claimed per batch; no DKIM key for example.test (unsigned, like Postfix)',
       );
 
       const serve = await startTeguServe({ url, dataDir, nodeName: 'bench-queue', listen: '--listen-submission', host: HOST, log });

@@ -11,7 +11,7 @@ import { collectGarbageBlobs, sweepUnreferencedBlobs } from '../src/core/mail-gc
 import type { Database } from '../src/store/db.ts';
 import { putBlob } from '../src/store/messages.ts';
 import {
-  claimDue, deleteQueued, enqueueMessage, finishAttempts, listQueue, messageEntries, nextDueAt, pruneQueueHistory,
+  claimDue, deleteQueued, enqueueMessage, enqueueWithBlob, finishAttempts, listQueue, messageEntries, nextDueAt, pruneQueueHistory,
   readBlobSlice, readQueuedPrefix, retryNow, setHeld, type QueueMessageId,
 } from '../src/store/queue.ts';
 import { engines, type TestDb } from './helpers/db.ts';
@@ -61,6 +61,22 @@ for (const engine of engines()) {
       const written = await finishAttempts(t.db, [...first, ...second].map((r) => ({ id: r.id, attempt: r.attempt, status: 'delivered' as const, code: 250, text: 'ok', host: 'mx' })));
       assert.equal(written.size, 4);
       assert.ok((await messageEntries(t.db, id)).every((e) => e.status === 'delivered' && e.lastCode === 250));
+    });
+
+    it('enqueueWithBlob: blob and queue rows in one statement; the same bytes twice share one blob', async () => {
+      const data = Buffer.from('From: a@corp.test\r\nSubject: twice\r\n\r\nsame bytes\r\n');
+      const sha = createHash('sha256').update(data).digest();
+      const common = { headerPrefix: Buffer.alloc(0), size: data.length, mailFrom: 'a@corp.test', expiresAt: new Date(Date.now() + 60_000), eightBit: true };
+      const one = await enqueueWithBlob(t.db, sha, data, { ...common, recipients: [{ address: 'x@twice.test', notify: ['SUCCESS', 'FAILURE'] }] });
+      const two = await enqueueWithBlob(t.db, sha, data, { ...common, recipients: [{ address: 'y@twice.test' }, { address: 'z@twice.test' }] });
+      assert.notEqual(one, two);
+      const claimed = await claimDue(t.db, 'n1', 60, 10, [], 1024);
+      assert.deepEqual(claimed.map((r) => r.address), ['x@twice.test', 'y@twice.test', 'z@twice.test']);
+      assert.equal(new Set(claimed.map((r) => r.message.blobId)).size, 1, 'one blob');
+      assert.deepEqual(claimed[0]!.notify, ['SUCCESS', 'FAILURE']);
+      assert.equal(claimed[0]!.message.eightBit, true);
+      assert.ok(claimed.every((r) => r.message.content?.equals(data)), 'small messages come with the claim');
+      await finishAttempts(t.db, claimed.map((r) => ({ id: r.id, attempt: r.attempt, status: 'delivered' as const, code: 250, text: 'ok' })));
     });
 
     it('excluded domains are skipped, and a batch holds at most the limit', async () => {

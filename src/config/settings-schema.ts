@@ -88,7 +88,7 @@ export const SETTINGS = {
     description: 'Outbound SMTP connections one node opens at once, over all destinations.',
   },
   'queue.domainConcurrency': {
-    type: 'integer', default: 4, min: 1, max: 100, unit: 'count',
+    type: 'integer', default: 10, min: 1, max: 100, unit: 'count',
     description: 'Outbound SMTP connections one node opens at once to one destination domain; each carries all due recipients of that domain.',
   },
   'queue.requireTlsDomains': {

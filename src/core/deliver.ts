@@ -20,7 +20,7 @@ import type { AccountId, MailboxId, ModSeq, Uid } from '../lib/ids.ts';
 import { summarizeMessage, summarizeParsed } from '../mail/headers.ts';
 import type { Database, Queryable } from '../store/db.ts';
 import { insertMessage, putBlob, type MessageContent, type NewMessage } from '../store/messages.ts';
-import { enqueueMessage, type NewQueueMessage } from '../store/queue.ts';
+import { enqueueMessage, enqueueWithBlob, type NewQueueMessage } from '../store/queue.ts';
 import { notifyAll } from '../store/ops.ts';
 import { assembleBlob } from '../store/spool.ts';
 import type { SpooledMessage } from './spool.ts';
@@ -72,6 +72,13 @@ export async function deliverMessage(db: Database, input: DeliveryInput): Promis
   const spooled = !Buffer.isBuffer(m);
   const sha256 = spooled ? m.sha256 : createHash('sha256').update(m).digest();
   const size = spooled ? m.size : m.length;
+  if (outbound && input.recipients.length === 0 && !spooled) {
+    // Remote recipients only, the message in memory: blob and queue rows in one statement,
+    // and no parse (nothing of the MIME structure is needed to send it on).
+    await enqueueWithBlob(db, sha256, m, { ...outbound, size: outbound.headerPrefix.length + size });
+    void notifyAll(db, QUEUE_CHANNEL, ['']).catch(() => undefined);
+    return [];
+  }
   // The MIME structure, envelope and search text: parsed once (a spooled message as it was spooled).
   const summary = spooled ? summarizeParsed(m.parsed) : summarizeMessage(m);
   const headers = input.headers ?? Buffer.alloc(0);

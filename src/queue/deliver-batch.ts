@@ -33,7 +33,9 @@ export interface BatchOptions {
   log: Logger;
   /**
    * Called with results as soon as they are final (after each message, so a
-   * node that dies mid-batch has recorded what it delivered); awaited.
+   * node that dies mid-batch has recorded nearly all it delivered), one call
+   * at a time, while the batch goes on; deliverBatch resolves after the last
+   * call finished, and rejects with the first error one threw.
    */
   onResults?: (results: RecipientResult[]) => Promise<void>;
   /** Idle connections to reuse, and where this batch leaves its own. */
@@ -84,12 +86,34 @@ export async function deliverBatch(batch: readonly ClaimedRecipient[], o: BatchO
   if (!first) return [];
   const domain = first.domain;
   const results = new Map<number, RecipientResult>();
+  // Results are recorded while the next message goes out (a commit waits for the WAL flush:
+  // awaiting it per message would put that wait between every two messages); results that
+  // come in while one write is running go together in the next. flush() starts a write,
+  // settled() waits for all of them.
   let fresh: RecipientResult[] = [];
-  const flush = async (): Promise<void> => {
-    if (fresh.length === 0 || !o.onResults) return;
-    const out = fresh;
-    fresh = [];
-    await o.onResults(out);
+  let writer: Promise<void> | undefined;
+  let writeError: unknown;
+  const flush = (): void => {
+    if (fresh.length === 0 || !o.onResults || writer) return;
+    const onResults = o.onResults;
+    writer = (async () => {
+      try {
+        while (fresh.length > 0) {
+          const out = fresh;
+          fresh = [];
+          await onResults(out);
+        }
+      } catch (err) {
+        writeError ??= err;
+      } finally {
+        writer = undefined;
+      }
+    })();
+  };
+  const settled = async (): Promise<void> => {
+    flush();
+    while (writer) await writer;
+    if (writeError !== undefined) throw writeError;
   };
   const settle = (r: ClaimedRecipient, res: SmtpResult, extra: { remoteMta?: string; accepted?: boolean; relayedWithoutDsn?: boolean } = {}): void => {
     const result = toAttempt(r, res, o, extra);
@@ -101,7 +125,7 @@ export async function deliverBatch(batch: readonly ClaimedRecipient[], o: BatchO
   if (route.kind === 'fail') {
     const res: SmtpResult = { code: route.permanent ? 550 : 451, enhanced: route.status, text: route.text, local: true };
     for (const r of batch) settle(r, res);
-    await flush();
+    await settled();
     return [...results.values()];
   }
 
@@ -188,7 +212,7 @@ export async function deliverBatch(batch: readonly ClaimedRecipient[], o: BatchO
           lastError = connectionResult(err, label);
           o.log.info({ domain, host: label, err: lastError.text }, 'outbound session failed');
         }
-        await flush();
+        flush();
       }
     } finally {
       if (o.connections && client.usable) o.connections.give(key, client);
@@ -198,7 +222,7 @@ export async function deliverBatch(batch: readonly ClaimedRecipient[], o: BatchO
     pending = rest;
   }
   for (const group of pending) for (const r of group) settle(r, lastError);
-  await flush();
+  await settled();
   return batch.map((r) => results.get(r.id)!);
 }
 

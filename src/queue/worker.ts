@@ -50,7 +50,7 @@ export interface QueueWorkerOptions {
   limits: () => QueueLimits;
   deliverReport: (message: Buffer, to: string, eightBit: boolean) => Promise<void>;
   log: Logger;
-  /** Recipients per batch (default 100). */
+  /** Recipients per batch (default 25): a long queue to one domain spreads over its connections. */
   batchSize?: number;
   /** Longest sleep while nothing is due (default 60 s). */
   maxSleepMs?: number;
@@ -68,7 +68,7 @@ export interface QueueWorker {
 
 export async function startQueueWorker(o: QueueWorkerOptions): Promise<QueueWorker> {
   const now = o.now ?? (() => new Date());
-  const batchSize = o.batchSize ?? 100;
+  const batchSize = o.batchSize ?? 25;
   const maxSleep = o.maxSleepMs ?? 60_000;
   const perDomain = new Map<string, number>();
   const connections = new ConnectionCache();

@@ -47,27 +47,58 @@ export function addressDomain(address: string): string {
   return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 }
 
+/** The recipients' part of both enqueue statements; `$first`..`$first+3` are the recipient arrays. */
+const enqueueRecipients = (first: number): string => `rcpts AS (
+       INSERT INTO queue_recipients(message_id, address, domain, notify, orcpt)
+       SELECT msg.id, r.address, r.domain, CASE WHEN r.notify = '' THEN NULL ELSE string_to_array(r.notify, ',') END, nullif(r.orcpt, '')
+         FROM msg, unnest($${first}::text[], $${first + 1}::text[], $${first + 2}::text[], $${first + 3}::text[]) AS r(address, domain, notify, orcpt)
+       RETURNING 1
+     )
+     SELECT id, (SELECT count(*) FROM rcpts) AS n FROM msg`;
+
+const MESSAGE_COLUMNS = 'blob_id, header_prefix, size, mail_from, account_id, kind, envid, ret, smtputf8, eight_bit, session_id, expires_at';
+
+/** The message's fields after blob_id (11), then the recipient arrays (4). */
+function enqueueParams(m: Omit<NewQueueMessage, 'blobId'>): unknown[] {
+  return [
+    m.headerPrefix, m.size, m.mailFrom, m.accountId ?? null, m.kind ?? 'mail', m.envid ?? null, m.ret ?? null,
+    m.smtputf8 ?? false, m.eightBit ?? false, m.sessionId ?? '', m.expiresAt,
+    m.recipients.map((r) => r.address),
+    m.recipients.map((r) => addressDomain(r.address)),
+    m.recipients.map((r) => (r.notify ?? []).join(',')),
+    m.recipients.map((r) => r.orcpt ?? ''),
+  ];
+}
+
 /** Inserts the message and its recipients (in the caller's transaction: the submission's). */
 export async function enqueueMessage(tx: Queryable, m: NewQueueMessage): Promise<QueueMessageId> {
   const rows = await tx.query<{ id: string }>(
     `WITH msg AS (
-       INSERT INTO queue_messages(blob_id, header_prefix, size, mail_from, account_id, kind, envid, ret, smtputf8, eight_bit, session_id, expires_at)
+       INSERT INTO queue_messages(${MESSAGE_COLUMNS})
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id
-     ), rcpts AS (
-       INSERT INTO queue_recipients(message_id, address, domain, notify, orcpt)
-       SELECT msg.id, r.address, r.domain, CASE WHEN r.notify = '' THEN NULL ELSE string_to_array(r.notify, ',') END, nullif(r.orcpt, '')
-         FROM msg, unnest($13::text[], $14::text[], $15::text[], $16::text[]) AS r(address, domain, notify, orcpt)
-       RETURNING 1
-     )
-     SELECT id, (SELECT count(*) FROM rcpts) AS n FROM msg`,
-    [
-      m.blobId, m.headerPrefix, m.size, m.mailFrom, m.accountId ?? null, m.kind ?? 'mail', m.envid ?? null, m.ret ?? null,
-      m.smtputf8 ?? false, m.eightBit ?? false, m.sessionId ?? '', m.expiresAt,
-      m.recipients.map((r) => r.address),
-      m.recipients.map((r) => addressDomain(r.address)),
-      m.recipients.map((r) => (r.notify ?? []).join(',')),
-      m.recipients.map((r) => r.orcpt ?? ''),
-    ],
+     ), ${enqueueRecipients(13)}`,
+    [m.blobId, ...enqueueParams(m)],
+  );
+  return Number(rows[0]!.id) as QueueMessageId;
+}
+
+/**
+ * The blob (stored once per SHA-256, like messages.ts insertMessage) and the
+ * queued message with its recipients, in ONE statement: its own transaction,
+ * for a submission with remote recipients only (no BEGIN/COMMIT round trips).
+ * The upsert locks an existing blob row, so the blob collector skips it.
+ */
+export async function enqueueWithBlob(q: Queryable, sha256: Buffer, data: Buffer, m: Omit<NewQueueMessage, 'blobId'>): Promise<QueueMessageId> {
+  const rows = await q.query<{ id: string }>(
+    `WITH blob AS (
+       INSERT INTO blobs(sha256, size, data) VALUES ($16, $17, $18)
+       ON CONFLICT (sha256) DO UPDATE SET size = EXCLUDED.size RETURNING id
+     ), msg AS (
+       INSERT INTO queue_messages(${MESSAGE_COLUMNS})
+       SELECT blob.id, $1::bytea, $2::bigint, $3::text, $4::bigint, $5::text, $6::text, $7::text, $8::boolean, $9::boolean, $10::text, $11::timestamptz
+         FROM blob RETURNING id
+     ), ${enqueueRecipients(12)}`,
+    [...enqueueParams(m), sha256, data.length, data],
   );
   return Number(rows[0]!.id) as QueueMessageId;
 }
