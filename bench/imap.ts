@@ -7,7 +7,7 @@
  *                         [--idle 1000,10000] [--concurrency 20] [--seconds 20] [--warmup 3]
  *                         [--messages 200] [--users 200] [--database URL]
  *                         [--reference-port 20143] [--login-concurrency 50] [--source-addresses 0]
- *                         [--timeout 60] [--tegu-scrypt-ln 10]
+ *                         [--timeout 60] [--tegu-scrypt-ln 10] [--ops select,fetchBody,...]
  *
  * Part 1, idle: for each N of --idle, N connections each LOGIN (as u1..uU
  * in turn) and then send nothing; server memory is the PSS summed over the
@@ -130,6 +130,8 @@ interface Options {
   timeoutSeconds: number;
   /** scrypt cost (log2 N) of the TEGU bench accounts' password hash. */
   scryptLn: number;
+  /** The operations of the workload mix (default all); one alone gives its own CPU per operation. */
+  ops: OpName[];
 }
 
 const USAGE = `usage: npm run bench:imap -- [--targets tegu,reference] [--parts idle,workload]
@@ -137,7 +139,8 @@ const USAGE = `usage: npm run bench:imap -- [--targets tegu,reference] [--parts 
                             [--messages 200] [--users 200] [--database postgres://admin-url]
                             [--reference-port 20143] [--reference-dir ../shared/reference]
                             [--login-concurrency 50] [--source-addresses 0 (auto)] [--timeout 60]
-                            [--tegu-scrypt-ln 10 (15 = TEGU's default cost)]`;
+                            [--tegu-scrypt-ln 10 (15 = TEGU's default cost)]
+                            [--ops select,fetchHeaders,fetchBody,store,searchSubject,searchUnseen,searchSince,append,expunge]`;
 
 const args: ArgHelpers = argHelpers('bench/imap', USAGE);
 const { positiveInt, nameList } = args;
@@ -157,6 +160,7 @@ function parseOptions(argv: string[]): { opts: Options; childPlan?: string } {
     'source-addresses': { type: 'string' },
     timeout: { type: 'string' },
     'tegu-scrypt-ln': { type: 'string' },
+    ops: { type: 'string' },
     // Internal: the client process.
     child: { type: 'string' },
   });
@@ -185,6 +189,7 @@ function parseOptions(argv: string[]): { opts: Options; childPlan?: string } {
     sourceAddresses,
     timeoutSeconds: positiveInt('timeout', values.timeout, 60),
     scryptLn: positiveInt('tegu-scrypt-ln', values['tegu-scrypt-ln'], 10),
+    ops: [...new Set(nameList('ops', values.ops, OPS.map((o) => o.name)))],
   };
   if (opts.scryptLn < 10 || opts.scryptLn > 17) args.fail('--tegu-scrypt-ln must be 10..17 (what TEGU accepts at r=8)');
   if (opts.messages < FETCH_RANGE) args.fail(`--messages must be at least ${FETCH_RANGE}`);
@@ -225,6 +230,8 @@ interface WorkloadPlan {
   warmup: number;
   timeoutMs: number;
   runId: string;
+  /** The operations in the mix (--ops). */
+  ops: OpName[];
 }
 
 type Plan = IdlePlan | WorkloadPlan;
@@ -554,6 +561,10 @@ async function childWorkload(plan: WorkloadPlan): Promise<void> {
         }
         const excluded = new Set<OpName>(unsupported.keys());
         if (mine.length === 0) excluded.add('expunge');
+        // --ops: the rest stays out, but for APPEND while an EXPUNGE-only mix has nothing of its own to expunge.
+        for (const o of OPS) {
+          if (!plan.ops.includes(o.name) && !(o.name === 'append' && plan.ops.includes('expunge') && mine.length === 0)) excluded.add(o.name);
+        }
         const total = totalWeight(excluded);
         if (total === 0) return; // nothing left that works
         let x = pick(total);
@@ -1047,7 +1058,7 @@ async function benchTegu(opts: Options, runId: string): Promise<TargetResult> {
         try {
           await waitIndexed(url);
           const plan: WorkloadPlan = {
-            kind: 'workload', target: 'tegu', port: srv.imapPort, mailbox: 'INBOX', clients: prefilled,
+            kind: 'workload', target: 'tegu', port: srv.imapPort, mailbox: 'INBOX', clients: prefilled, ops: opts.ops,
             seconds: opts.seconds, warmup: opts.warmup, timeoutMs: opts.timeoutSeconds * 1000, runId,
           };
           const nodePids = (): number[] => teguNodePids(srv.child.pid!);
@@ -1202,7 +1213,7 @@ async function benchReference(opts: Options, runId: string): Promise<TargetResul
         created = true;
         const clients = await prefillReference(opts, mailbox, runId);
         const plan: WorkloadPlan = {
-          kind: 'workload', target: 'reference', port: opts.referencePort, mailbox, clients,
+          kind: 'workload', target: 'reference', port: opts.referencePort, mailbox, clients, ops: opts.ops,
           seconds: opts.seconds, warmup: opts.warmup, timeoutMs: opts.timeoutSeconds * 1000, runId,
         };
         result.workload = await measureWorkload(plan, pidsOf);
