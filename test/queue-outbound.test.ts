@@ -317,6 +317,36 @@ for (const engine of engines()) {
       assert.deepEqual(got.notify, [['SUCCESS', 'FAILURE']]);
     });
 
+    it('NOTIFY=SUCCESS for a local recipient: a "delivered" report (RFC 3461 6.2.2), to a local or a remote sender', async () => {
+      await transport().sendMail({ from: 'alice@corp.test', to: 'bob@corp.test', subject: 'did it arrive', text: 'x', dsn: { notify: ['SUCCESS'], id: 'env-ok' } });
+      const [local] = await until('the delivered DSN', async () => {
+        const r = await reportsFor('alice@corp.test', 'bob@corp.test');
+        return r.length > 0 ? r : undefined;
+      });
+      assert.match(local!, /Action: delivered/);
+      assert.match(local!, /Status: 2\.0\.0/);
+      assert.match(local!, /Original-Envelope-Id: env-ok/);
+      // From another MTA to bob: the report goes back through the queue, from <>.
+      const mx = await startSmtpServer({ mode: 'mx', listen: { host: '127.0.0.1', port: 0 }, hostname: 'mail.corp.test', services, log });
+      try {
+        const c = await RawSmtp.open(mx.address.port);
+        await c.reply();
+        await c.command('EHLO sender.remote.test');
+        assert.equal((await c.command('MAIL FROM:<someone@remote.test> RET=HDRS ENVID=x42')).code, 250);
+        assert.equal((await c.command('RCPT TO:<bob@corp.test> NOTIFY=SUCCESS,FAILURE')).code, 250);
+        assert.equal((await c.command('DATA')).code, 354);
+        assert.equal((await c.command('From: someone@remote.test\r\nSubject: remote wants receipt\r\n\r\nhi\r\n.')).code, 250);
+        c.close();
+      } finally {
+        await mx.close();
+      }
+      const report = await until('the report at the remote sender', async () =>
+        sink.messages.find((m) => m.to.includes('someone@remote.test') && m.data.includes('report-type=delivery-status')));
+      assert.equal(report.from, '', 'sent with the null reverse-path');
+      assert.match(report.data.toString('utf8'), /Action: delivered/);
+      assert.match(report.data.toString('utf8'), /Subject: remote wants receipt/, 'its header section (RET=HDRS)');
+    });
+
     it('a domain that requires TLS is not sent to in clear: deferred while its server offers no STARTTLS', async () => {
       const before = sink.messages.length;
       queueLimits = { ...queueLimits, requireTls: (d) => d === 'secure.test' };

@@ -12,7 +12,7 @@ import { verifyInboundMessage } from './verify-inbound.ts';
 import type { DnsResolver } from '../mail/dns.ts';
 import { MessageSpool, type SpooledMessage } from './spool.ts';
 import { checkQuota, limitedAccounts, type QuotaCheck, type QuotaSubject } from './quota.ts';
-import { dkimSignatureFor, mayUseSender, type SenderPolicy } from './outbound.ts';
+import { dkimSignatureFor, mayUseSender, reportDelivered, type DeliveredReport, type SenderPolicy } from './outbound.ts';
 import type { DirectoryAccount } from '../directory/types.ts';
 
 /** What inbound verification (SPF, DKIM, DMARC, ARC) decided for one message. */
@@ -54,6 +54,8 @@ export interface MailServices {
   mayUseSender(user: DirectoryAccount, address: string): Promise<boolean>;
   /** DKIM-Signature field(s) for an outbound message leaving with `prefix`; empty when the domain has no key. */
   signOutbound(message: Buffer | SpooledMessage, prefix: Buffer, fromDomain: string): Promise<Buffer>;
+  /** A "delivered" DSN for recipients that asked for NOTIFY=SUCCESS (RFC 3461 6.2.2); best effort. */
+  reportDelivered(report: DeliveredReport): Promise<void>;
 }
 
 export interface MailServicesOptions {
@@ -71,6 +73,7 @@ export interface MailServicesOptions {
 
 export function createMailServices(db: Database, directory: Directory, opts: MailServicesOptions = {}): MailServices {
   const isLocalDomain = localDomainCache(db);
+  const resolve = (address: string) => resolveRecipient(directory, address, { isLocalDomain });
   return {
     authenticate: (login, secret) => directory.authenticate(login, secret),
     isLocalDomain,
@@ -84,6 +87,7 @@ export function createMailServices(db: Database, directory: Directory, opts: Mai
     openSpool: () => new MessageSpool(db),
     mayUseSender: (user, address) => mayUseSender(db, user, address, opts.senderPolicy?.() ?? 'own', opts.subaddressSeparator?.() ?? ''),
     signOutbound: (message, prefix, fromDomain) => dkimSignatureFor(db, message, prefix, fromDomain),
+    reportDelivered: (report) => reportDelivered(db, { isLocalDomain, resolveRecipient: resolve }, report),
     async verifyInbound(message, env) {
       if (!opts.resolver || opts.verifyInbound?.() === false) return undefined;
       return verifyInboundMessage(db, message, env, opts.resolver);

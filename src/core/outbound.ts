@@ -8,6 +8,7 @@ import { InvalidInputError, NotFoundError } from '../lib/errors.ts';
 import { parseAddress, stripSubaddress } from '../lib/address.ts';
 import { dkimTxtRecord, generateDkimKey } from '../mail/dkim-keys.ts';
 import { signMessage } from '../mail/dkim-sign.ts';
+import { buildDsnMessage } from '../mail/dsn.ts';
 import { headerValue, parseHeaderBlock } from '../mail/headers.ts';
 import { parseAddressList } from '../mail/mime-address.ts';
 import type { Database, Queryable } from '../store/db.ts';
@@ -179,4 +180,39 @@ export async function deliverReport(
     },
   });
   return 'queued';
+}
+
+export interface DeliveredReport {
+  /** Our host name (Reporting-MTA, and MAILER-DAEMON@ it). */
+  hostname: string;
+  /** The envelope sender; nothing is sent for '' (RFC 3461 6.2). */
+  mailFrom: string;
+  envid?: string | undefined;
+  ret?: 'FULL' | 'HDRS' | undefined;
+  arrivalDate: Date;
+  /** The recipients that asked for NOTIFY=SUCCESS and were delivered here. */
+  recipients: { address: string; orcpt?: string | undefined }[];
+  /** The original: the whole message when in memory, else its header section. */
+  original: Buffer;
+  lifetimeHours: number;
+}
+
+/**
+ * RFC 3461 6.2.2: the final delivery of a recipient that asked for
+ * NOTIFY=SUCCESS is reported to the sender ("delivered", 2.0.0). Sent after
+ * the delivery committed, best effort (a lost report loses no mail).
+ */
+export async function reportDelivered(db: Database, target: ReportTarget, r: DeliveredReport): Promise<void> {
+  if (r.mailFrom === '' || r.recipients.length === 0) return;
+  const dsn = buildDsnMessage({
+    reportingMta: r.hostname,
+    from: `MAILER-DAEMON@${r.hostname}`,
+    to: r.mailFrom,
+    ...(r.envid ? { envid: r.envid } : {}),
+    arrivalDate: r.arrivalDate,
+    recipients: r.recipients.map((x) => ({ address: x.address, ...(x.orcpt ? { orcpt: x.orcpt } : {}), action: 'delivered' as const, status: '2.0.0' })),
+    original: r.original,
+    ret: r.ret ?? 'HDRS',
+  });
+  await deliverReport(db, target, dsn.message, r.mailFrom, { lifetimeHours: r.lifetimeHours, eightBit: dsn.eightBit });
 }

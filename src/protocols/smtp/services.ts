@@ -4,6 +4,7 @@
  */
 import type { DeliveredCopy, DeliveryInput } from '../../core/deliver.ts';
 import type { InboundEnvelope, InboundVerdict } from '../../core/mail-services.ts';
+import type { DeliveredReport } from '../../core/outbound.ts';
 import type { QuotaCheck, QuotaSubject } from '../../core/quota.ts';
 import type { SpooledMessage } from '../../core/spool.ts';
 import type { ResolvedRecipients } from '../../core/recipients.ts';
@@ -55,4 +56,6 @@ export interface SmtpServices {
   mayUseSender(user: DirectoryAccount, address: string): Promise<boolean>;
   /** The DKIM-Signature field(s) for an outbound message that leaves with `prefix` before it; empty without keys. */
   signOutbound(message: Buffer | SpooledMessage, prefix: Buffer, fromDomain: string): Promise<Buffer>;
+  /** A "delivered" DSN to the sender for local recipients with NOTIFY=SUCCESS (RFC 3461 6.2.2); best effort. */
+  reportDelivered(report: DeliveredReport): Promise<void>;
 }

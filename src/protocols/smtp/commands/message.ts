@@ -139,12 +139,36 @@ async function finish(s: SessionApi): Promise<void> {
       'delivered',
     );
     result = withText(MESSAGE_ACCEPTED, `Message accepted, id ${s.state.id}`);
+    if (copies.length > 0) reportSuccess(s, tx, message);
   } catch (err) {
     s.log.error({ err }, 'delivery failed: nothing stored');
     await spool.discard().catch(() => undefined);
     result = LOCAL_ERROR;
   }
   finalReply(s, tx.recipients.length, result, perRecipient);
+}
+
+/**
+ * RFC 3461 6.2.2: we are the final MTA for the local recipients; those that
+ * asked for NOTIFY=SUCCESS get a "delivered" report to the sender. After the
+ * 250 (not awaited): a report is best effort, the delivery is what counts.
+ */
+function reportSuccess(s: SessionApi, tx: MailTransaction, message: Buffer | SpooledMessage): void {
+  const wanted = tx.recipients.filter((r) => !r.remote && r.local.length > 0 && Array.isArray(r.params.notify) && r.params.notify.includes('SUCCESS'));
+  if (wanted.length === 0 || !tx.mailFrom) return;
+  const full = Buffer.isBuffer(message) && tx.params.ret === 'FULL';
+  s.services
+    .reportDelivered({
+      hostname: s.hostname,
+      mailFrom: tx.mailFrom,
+      envid: tx.params.envid,
+      ret: full ? 'FULL' : 'HDRS',
+      arrivalDate: new Date(),
+      recipients: wanted.map((r) => ({ address: r.address, orcpt: r.params.orcpt ? `${r.params.orcpt.addrType};${r.params.orcpt.address}` : undefined })),
+      original: Buffer.isBuffer(message) ? message : message.head,
+      lifetimeHours: s.services.limits().queueLifetimeHours ?? 120,
+    })
+    .catch((err: unknown) => s.log.warn({ err, to: tx.mailFrom }, 'could not send a "delivered" report'));
 }
 
 /**
