@@ -347,6 +347,39 @@ for (const engine of engines()) {
       assert.match(report.data.toString('utf8'), /Subject: remote wants receipt/, 'its header section (RET=HDRS)');
     });
 
+    it('alias targets outside our domains are forwarded through the queue, with the original sender; a loop is refused', async () => {
+      await addAlias(ctx, 'fwd@corp.test', ['bob@corp.test', 'ext-fwd@remote.test']);
+      await addAlias(ctx, 'away@corp.test', ['ext-only@remote.test']);
+      const mx = await startSmtpServer({ mode: 'mx', listen: { host: '127.0.0.1', port: 0 }, hostname: 'mail.corp.test', services, log });
+      try {
+        const send = async (rcpt: string, subject: string, extraHead = ''): Promise<number> => {
+          const c = await RawSmtp.open(mx.address.port);
+          await c.reply();
+          await c.command('EHLO sender.remote.test');
+          await c.command('MAIL FROM:<origin@remote.test>');
+          const r = await c.command(`RCPT TO:<${rcpt}>`);
+          if (r.code !== 250) return r.code;
+          await c.command('DATA');
+          const done = await c.command(`${extraHead}From: origin@remote.test\r\nSubject: ${subject}\r\n\r\nhi\r\n.`);
+          c.close();
+          return done.code;
+        };
+        assert.equal(await send('fwd@corp.test', 'forward me'), 250);
+        assert.equal(await send('away@corp.test', 'only away'), 250, 'an alias with only outside targets is a valid recipient');
+        assert.ok((await inbox('bob@corp.test')).some((m) => m.includes('Subject: forward me')), 'the local target got its copy');
+        const fwd = await until('the forwarded copy', async () => sink.messages.find((m) => m.to.includes('ext-fwd@remote.test')));
+        assert.equal(fwd.from, 'origin@remote.test', 'forwarded with the original envelope sender');
+        assert.match(fwd.data.toString('utf8'), /^Received: from sender\.remote\.test/, 'our Received line, no Return-Path');
+        await until('the alias-only copy', async () => sink.messages.some((m) => m.to.includes('ext-only@remote.test') && m.data.includes('only away')));
+        // RFC 5321 6.3: 50 Received fields make it a loop.
+        const hops = Array.from({ length: 50 }, (_, i) => `Received: from hop${i}.test by hop${i + 1}.test; Sun, 29 Nov 2026 10:00:00 +0000\r\n`).join('');
+        assert.equal(await send('fwd@corp.test', 'looping', hops), 554);
+        assert.equal((await entriesTo('ext-fwd@remote.test')).length, 1, 'the looping message was not forwarded');
+      } finally {
+        await mx.close();
+      }
+    });
+
     it('a domain that requires TLS is not sent to in clear: deferred while its server offers no STARTTLS', async () => {
       const before = sink.messages.length;
       queueLimits = { ...queueLimits, requireTls: (d) => d === 'secure.test' };

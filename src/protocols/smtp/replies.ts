@@ -146,6 +146,8 @@ export const NON_ASCII_ADDRESS = reply(553, '5.6.7', 'Non-ASCII addresses not pe
 export const TRANSACTION_FAILED = reply(554, '5.5.0', 'Transaction failed');
 /** RFC 5321 3.3: DATA without an accepted recipient ("554 No valid recipients"); RFC 3463 X.5.1. */
 export const NO_VALID_RECIPIENTS = reply(554, '5.5.1', 'No valid recipients');
+/** RFC 5321 6.3: too many Received fields, a mail loop (RFC 3463 X.4.6 routing loop). */
+export const TOO_MANY_HOPS = reply(554, '5.4.6', 'Too many hops: mail loop detected');
 /** Relaying refused (RFC 5321 3.6.2; "550" is also allowed there); RFC 3463 X.7.1. */
 export const RELAY_DENIED = reply(554, '5.7.1', 'Relay access denied');
 /** RFC 5321 4.1.1.11 "555 MAIL FROM/RCPT TO parameters not recognized or not implemented"; RFC 3463 X.5.4. */

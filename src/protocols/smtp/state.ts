@@ -14,6 +14,8 @@ export interface AcceptedRecipient {
   local: { accountId: AccountId; deliveredTo: string; quotaBytes?: number | null }[];
   /** A remote recipient of an authenticated user's message: it goes to the outbound queue. */
   remote?: boolean;
+  /** Remote addresses an alias or group of ours forwards this recipient to (through the outbound queue). */
+  forward?: string[];
 }
 
 export interface MailTransaction {

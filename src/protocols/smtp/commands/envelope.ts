@@ -67,18 +67,16 @@ export async function rcpt(s: SessionApi, cmd: RcptCommand): Promise<void> {
       return s.reply(RECIPIENT_OK);
     }
     const resolved = await s.services.resolveRecipient(address);
-    if (!resolved || resolved.local.length === 0) {
+    if (!resolved || (resolved.local.length === 0 && resolved.remote.length === 0)) {
       s.log.info({ rcpt: address }, 'unknown recipient');
       return s.reply(NO_SUCH_USER);
     }
-    if (resolved.remote.length > 0) {
-      s.log.warn({ rcpt: address, remote: resolved.remote.length }, 'forwarding to remote targets needs the outbound queue: not forwarded');
-    }
     const all = resolved.local.map((l) => ({ accountId: l.account.id, deliveredTo: l.account.address, quotaBytes: l.account.quotaBytes }));
     // Quota with the SIZE declared at MAIL (RFC 1870), else "already full?" (see ../quota.ts).
-    const accounts = await withinQuota(s, address, all, tx.params.size ?? 0);
-    if (accounts.length === 0) return s.reply(overQuotaReply(s));
-    tx.recipients.push({ address, params: cmd.params, local: accounts });
+    const accounts = all.length === 0 ? [] : await withinQuota(s, address, all, tx.params.size ?? 0);
+    if (accounts.length === 0 && resolved.remote.length === 0) return s.reply(overQuotaReply(s));
+    // Alias and group targets outside our domains: forwarded through the outbound queue.
+    tx.recipients.push({ address, params: cmd.params, local: accounts, ...(resolved.remote.length > 0 ? { forward: resolved.remote } : {}) });
   } catch (err) {
     s.log.error({ err, rcpt: address }, 'recipient lookup failed');
     return s.reply(LOCAL_ERROR);

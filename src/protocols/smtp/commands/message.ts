@@ -9,9 +9,10 @@ import type { BdatCommand } from '../parser/index.ts';
 import type { DeliveryInput } from '../../../core/deliver.ts';
 import type { SpooledMessage } from '../../../core/spool.ts';
 import { headerFromAddresses } from '../../../core/outbound.ts';
+import { parseHeaderBlock } from '../../../mail/headers.ts';
 import {
   ACCESS_DENIED, BAD_SEQUENCE, CHUNK_OK, LOCAL_ERROR, MESSAGE_ACCEPTED, MESSAGE_TOO_BIG, NO_VALID_RECIPIENTS, SENDER_NOT_OWNED, START_MAIL,
-  TRANSACTION_FAILED, withText, type SmtpReply,
+  TOO_MANY_HOPS, TRANSACTION_FAILED, withText, type SmtpReply,
 } from '../replies.ts';
 import type { MailTransaction } from '../state.ts';
 import { lmtpQuota } from '../quota.ts';
@@ -94,7 +95,14 @@ async function finish(s: SessionApi): Promise<void> {
   let perRecipient: (SmtpReply | undefined)[] = [];
   try {
     let message = await spool.finish();
+    // RFC 5321 6.3: a message that has passed this many MTAs is in a loop.
+    if (hopCount(message) >= MAX_HOPS) {
+      s.log.warn({ from: tx.mailFrom }, 'mail loop: too many Received fields');
+      await spool.discard();
+      return finalReply(s, tx.recipients.length, TOO_MANY_HOPS);
+    }
     let headers = trace;
+    let authResults = '';
     let mailbox = 'INBOX';
     // Mail from other MTAs (not from our authenticated users, not LMTP behind another MTA).
     if (s.mode === 'mx' && !s.state.user) {
@@ -112,6 +120,7 @@ async function finish(s: SessionApi): Promise<void> {
       }
       if (verdict) {
         message = verdict.message;
+        authResults = verdict.header;
         headers = Buffer.concat([trace, Buffer.from(verdict.header, 'utf8')]);
         if (verdict.action === 'quarantine') mailbox = 'Junk';
       }
@@ -127,6 +136,7 @@ async function finish(s: SessionApi): Promise<void> {
       }
       outbound = checked.outbound;
     }
+    outbound = withForwards(s, tx, outbound, Buffer.concat([traceHeaders({ ...traceInfo, returnPath: false }), Buffer.from(authResults, 'utf8')]));
     // LMTP: a recipient the real size puts over quota gets its own reply (RFC 2033 4.2), the others the message.
     if (s.mode === 'lmtp') perRecipient = await lmtpQuota(s, tx.recipients, targets, tx.size);
     if (targets.size === 0 && !outbound) await spool.discard();
@@ -146,6 +156,47 @@ async function finish(s: SessionApi): Promise<void> {
     result = LOCAL_ERROR;
   }
   finalReply(s, tx.recipients.length, result, perRecipient);
+}
+
+/** Hops a message may have made before we call it a loop (Postfix's hopcount_limit). */
+export const MAX_HOPS = 50;
+
+/** Received fields in the message's header section (RFC 5321 6.3). */
+function hopCount(message: Buffer | SpooledMessage): number {
+  const head = Buffer.isBuffer(message) ? message : message.head;
+  return parseHeaderBlock(head).fields.filter((f) => f.name.toLowerCase() === 'received').length;
+}
+
+/**
+ * Alias and group targets outside our domains (RFC 5321 3.9.1 forwarding):
+ * queued with the message's own envelope sender, so a bounce goes back to
+ * whoever sent it (no SRS yet: SPF of the sender's domain fails at the
+ * next hop; DKIM signatures survive, the message is not changed).
+ */
+function withForwards(s: SessionApi, tx: MailTransaction, outbound: DeliveryInput['outbound'], prefix: Buffer): DeliveryInput['outbound'] {
+  const taken = new Set((outbound?.recipients ?? []).map((r) => r.address.toLowerCase()));
+  const forwards: { address: string; orcpt: string }[] = [];
+  for (const r of tx.recipients) {
+    for (const target of r.forward ?? []) {
+      if (taken.has(target)) continue;
+      taken.add(target);
+      forwards.push({ address: target, orcpt: `rfc822;${r.address}` });
+    }
+  }
+  if (forwards.length === 0) return outbound;
+  if (outbound) return { ...outbound, recipients: [...outbound.recipients, ...forwards] };
+  const hours = s.services.limits().queueLifetimeHours ?? 120;
+  return {
+    headerPrefix: prefix,
+    mailFrom: tx.mailFrom ?? '',
+    envid: tx.params.envid,
+    ret: tx.params.ret,
+    smtputf8: tx.params.smtputf8 ?? false,
+    eightBit: tx.params.body === '8BITMIME',
+    sessionId: s.state.id,
+    expiresAt: new Date(Date.now() + hours * 3_600_000),
+    recipients: forwards,
+  };
 }
 
 /**
