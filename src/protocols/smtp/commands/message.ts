@@ -185,17 +185,25 @@ function withForwards(s: SessionApi, tx: MailTransaction, outbound: DeliveryInpu
   }
   if (forwards.length === 0) return outbound;
   if (outbound) return { ...outbound, recipients: [...outbound.recipients, ...forwards] };
+  return queued(s, tx, prefix, forwards);
+}
+
+type Outbound = NonNullable<DeliveryInput['outbound']>;
+
+/** The queue entry of this transaction: its envelope and DSN options, expiring after queue.maxAttemptsHours. */
+function queued(s: SessionApi, tx: MailTransaction, prefix: Buffer, recipients: Outbound['recipients'], accountId?: AccountId): Outbound {
   const hours = s.services.limits().queueLifetimeHours ?? 120;
   return {
     headerPrefix: prefix,
     mailFrom: tx.mailFrom ?? '',
+    ...(accountId === undefined ? {} : { accountId }),
     envid: tx.params.envid,
     ret: tx.params.ret,
     smtputf8: tx.params.smtputf8 ?? false,
     eightBit: tx.params.body === '8BITMIME',
     sessionId: s.state.id,
     expiresAt: new Date(Date.now() + hours * 3_600_000),
-    recipients: forwards,
+    recipients,
   };
 }
 
@@ -246,25 +254,12 @@ async function submissionChecks(
   if (remote.length === 0) return { outbound: undefined };
   const fromDomain = from[0]!.slice(from[0]!.lastIndexOf('@') + 1);
   const dkim = await s.services.signOutbound(message, trace, fromDomain);
-  const hours = s.services.limits().queueLifetimeHours ?? 120;
-  return {
-    outbound: {
-      headerPrefix: Buffer.concat([dkim, trace]),
-      mailFrom: tx.mailFrom ?? '',
-      accountId: user.id,
-      envid: tx.params.envid,
-      ret: tx.params.ret,
-      smtputf8: tx.params.smtputf8 ?? false,
-      eightBit: tx.params.body === '8BITMIME',
-      sessionId: s.state.id,
-      expiresAt: new Date(Date.now() + hours * 3_600_000),
-      recipients: remote.map((r) => ({
-        address: r.address,
-        notify: r.params.notify === undefined ? undefined : r.params.notify === 'NEVER' ? ['NEVER'] : [...r.params.notify],
-        orcpt: r.params.orcpt ? `${r.params.orcpt.addrType};${r.params.orcpt.address}` : undefined,
-      })),
-    },
-  };
+  const recipients = remote.map((r) => ({
+    address: r.address,
+    notify: r.params.notify === undefined ? undefined : r.params.notify === 'NEVER' ? (['NEVER'] as const) : [...r.params.notify],
+    orcpt: r.params.orcpt ? `${r.params.orcpt.addrType};${r.params.orcpt.address}` : undefined,
+  }));
+  return { outbound: queued(s, tx, Buffer.concat([dkim, trace]), recipients, user.id) };
 }
 
 /** LMTP: one reply per accepted recipient, in order (RFC 2033 4.2); one transaction, so all alike but those in `perRecipient`. */
