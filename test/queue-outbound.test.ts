@@ -46,11 +46,12 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
   }
 }
 
-/** A "remote server" that answers with junk, or never says anything. */
-async function badServer(host: string, port: number, kind: 'garbage' | 'silent'): Promise<Server> {
+/** A "remote server" that answers with junk, never says anything, or refuses every session (554 greeting). */
+async function badServer(host: string, port: number, kind: 'garbage' | 'silent' | 'refusing'): Promise<Server> {
   const server = createServer((sock) => {
     sock.on('error', () => undefined);
     if (kind === 'garbage') sock.write(Buffer.from('\x00\xffHELLO? \x1b[31mnot smtp at all\r\n', 'binary'));
+    if (kind === 'refusing') sock.end('554 5.7.1 No SMTP service here\r\n');
   });
   await new Promise<void>((resolve) => server.listen(port, host, () => resolve()));
   return server;
@@ -114,6 +115,7 @@ for (const engine of engines()) {
         ...mx('secure.test', '127.0.0.21'),
         ...mx('nodsn.test', '127.0.0.26'),
         ...mx('slow.test', '127.0.0.27'),
+        ...mx('refusing.test', '127.0.0.29'),
         'nullmx.test': { MX: [{ exchange: '', priority: 0 }] },
       };
       queueLimits = {
@@ -277,6 +279,18 @@ for (const engine of engines()) {
         assert.equal(e.lastCode! >= 400 && e.lastCode! < 500, true, `${rcpt}: temporary (${e.lastCode} ${e.lastText})`);
       }
       assert.ok(Date.now() - started < 10_000, 'bounded by the client timeouts');
+    });
+
+    it('a host that refuses the session (554 greeting) defers the mail, it does not bounce it', async () => {
+      servers.push(await badServer('127.0.0.29', port, 'refusing'));
+      await transport().sendMail({ from: 'alice@corp.test', to: 'x@refusing.test', subject: 'refused', text: 'x' });
+      const e = await until('a refused attempt', async () => {
+        const x = (await entriesTo('x@refusing.test'))[0];
+        return x && x.attempts >= 1 && x.lastText !== null ? x : undefined;
+      });
+      assert.equal(e.status, 'queued');
+      assert.equal(e.lastCode, 451);
+      assert.match(e.lastText ?? '', /session refused: 554/);
     });
 
     it('DKIM: mail from a domain with a key leaves signed, and an independent verifier passes it', async () => {

@@ -228,7 +228,14 @@ export async function deliverBatch(batch: readonly ClaimedRecipient[], o: BatchO
 
 function connectionResult(err: unknown, label: string): SmtpResult {
   if (err instanceof SmtpConnectionError) {
-    if (err.result) return { ...err.result, text: `${label}: ${err.result.text}` };
+    if (err.result) {
+      // A session refused with 5xx (a 554 greeting, RFC 5321 3.1) speaks for that host, not for the
+      // mail: when no other host takes it, it is retried later (as Postfix does), not bounced.
+      if (err.temporary && err.result.code >= 500) {
+        return { code: 451, enhanced: '4.4.2', text: `${label}: session refused: ${err.result.code} ${err.result.text}`, local: true };
+      }
+      return { ...err.result, text: `${label}: ${err.result.text}` };
+    }
     return { code: err.temporary ? 451 : 550, enhanced: err.temporary ? '4.4.1' : '5.4.1', text: `${label}: ${err.message}`, local: true };
   }
   return { code: 451, enhanced: '4.4.1', text: `${label}: ${err instanceof Error ? err.message : String(err)}`, local: true };
