@@ -12,7 +12,7 @@ import type { Database } from '../src/store/db.ts';
 import { putBlob } from '../src/store/messages.ts';
 import {
   claimDue, deleteQueued, enqueueMessage, enqueueWithBlob, finishAttempts, listQueue, messageEntries, nextDueAt, pruneQueueHistory,
-  readBlobSlice, readQueuedPrefix, retryNow, setHeld, type QueueMessageId,
+  readBlobSlice, readQueuedPrefix, renewLeases, retryNow, setHeld, type QueueMessageId,
 } from '../src/store/queue.ts';
 import { engines, type TestDb } from './helpers/db.ts';
 
@@ -109,6 +109,18 @@ for (const engine of engines()) {
       assert.equal(e?.status, 'queued');
       assert.equal(e?.lastStatus, '4.4.1');
       assert.ok((await nextDueAt(t.db))! > new Date(Date.now() + 30_000));
+    });
+
+    it('a renewed lease keeps a long batch its own; a stale claim cannot renew', async () => {
+      await queue(t.db, 'renew', ['r@renew.test']);
+      const [c] = await claimDue(t.db, 'n1', 1, 10, ['lease.test']);
+      assert.ok(c);
+      assert.equal(await renewLeases(t.db, [{ id: c.id, attempt: c.attempt }], 60), 1);
+      await new Promise((r) => setTimeout(r, 1200));
+      assert.deepEqual(await claimDue(t.db, 'n2', 60, 10, ['lease.test']), [], 'renewed: not due after the first lease');
+      assert.equal(await renewLeases(t.db, [{ id: c.id, attempt: c.attempt + 1 }], 60), 0, 'another attempt number renews nothing');
+      await finishAttempts(t.db, [{ id: c.id, attempt: c.attempt, status: 'delivered', code: 250, text: 'ok' }]);
+      assert.equal(await renewLeases(t.db, [{ id: c.id, attempt: c.attempt }], 60), 0, 'finished rows are not renewed');
     });
 
     it('hold keeps a message back, release and retry make it due now, delete removes it', async () => {
