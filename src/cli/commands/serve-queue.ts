@@ -48,13 +48,19 @@ export async function startQueue(opts: {
   const { db, settings } = opts;
   const directory = localDirectory(db, { subaddressSeparator: () => settings().values['addressing.subaddressSeparator'] });
   const services = createMailServices(db, directory);
+  let cached: { values: SettingsSnapshot['values']; limits: QueueLimits } | undefined;
   const hostname = (): string => settings().values['server.hostname'] || opts.config.nodeName;
   return startQueueWorker({
     db,
     node: opts.config.nodeName,
     hostname: hostname(),
     resolver: opts.resolver ?? cachingResolver(systemResolver()),
-    limits: () => queueLimits(settings().values),
+    // Rebuilt only when the settings snapshot changes (it is read at every claim).
+    limits: () => {
+      const values = settings().values;
+      if (cached?.values !== values) cached = { values, limits: queueLimits(values) };
+      return cached.limits;
+    },
     deliverReport: async (message, to, eightBit) => {
       const where = await deliverReport(db, services, message, to, { lifetimeHours: settings().values['queue.maxAttemptsHours'], eightBit });
       opts.log.info({ to, where }, 'delivery status notification');
