@@ -26,7 +26,18 @@ test('defaults', () => {
     logLevel: 'info',
     listen: { http: ['127.0.0.1:8025'], smtp: [], submission: [], submissions: [], imap: [], imaps: [], pop3: [], lmtp: [], managesieve: [] },
     tls: {},
+    messageCacheMb: 64,
   });
+});
+
+test('the message cache size: a whole number of MiB from a flag, the environment or the file; 0 turns it off', () => {
+  assert.equal(loadBootstrapConfig({ flags: { 'message-cache-mb': '0' }, env: {}, cwd: '/srv' }).messageCacheMb, 0);
+  assert.equal(loadBootstrapConfig({ flags: {}, env: { TEGU_MESSAGE_CACHE_MB: ' 512 ' }, cwd: '/srv' }).messageCacheMb, 512);
+  const file = writeConfig('cache', { messageCacheMb: 256 });
+  assert.equal(loadBootstrapConfig({ flags: { config: file }, env: {}, cwd: '/srv' }).messageCacheMb, 256);
+  for (const bad of ['-1', '1.5', '64MB', '70000']) {
+    assert.throws(() => loadBootstrapConfig({ flags: { 'message-cache-mb': bad }, env: {}, cwd: '/srv' }), /messageCacheMb .*whole number of MiB/);
+  }
 });
 
 test('precedence: flags > env > file > defaults, field by field', () => {

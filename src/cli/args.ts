@@ -30,6 +30,7 @@ const PLACEHOLDER: Record<BootstrapField['kind'], string> = {
   logLevel: 'LEVEL',
   listen: 'ADDRS',
   configPath: 'FILE',
+  megabytes: 'MIB',
 };
 
 function bootstrapOption(f: BootstrapField): OptionSpec {

@@ -37,9 +37,14 @@ export interface BootstrapConfig {
   listen: Record<ListenerKind, string[]>;
   /** Absolute paths when set. */
   tls: { certFile?: string; keyFile?: string };
+  /** This node's cache of immutable message data (core/message-cache.ts), in MiB; 0 turns it off. */
+  messageCacheMb: number;
 }
 
-type FieldKind = 'url' | 'path' | 'name' | 'logLevel' | 'listen' | 'configPath';
+/** The default of messageCacheMb: enough for the headers and small bodies of tens of thousands of messages. */
+export const DEFAULT_MESSAGE_CACHE_MB = 64;
+
+type FieldKind = 'url' | 'path' | 'name' | 'logLevel' | 'listen' | 'configPath' | 'megabytes';
 
 export interface BootstrapField {
   /** Key path in the JSON file (`listen.imap`); `config` is not a file key. */
@@ -73,6 +78,8 @@ export const BOOTSTRAP_FIELDS: readonly BootstrapField[] = [
     description: 'name of this node in the cluster; default the host name' },
   { name: 'logLevel', flag: 'log-level', env: 'TEGU_LOG_LEVEL', kind: 'logLevel',
     description: `log level: ${LOG_LEVELS.join(', ')}; default info` },
+  { name: 'messageCacheMb', flag: 'message-cache-mb', env: 'TEGU_MESSAGE_CACHE_MB', kind: 'megabytes',
+    description: `MiB of memory for this node's cache of message headers and small bodies (0 turns it off); default ${DEFAULT_MESSAGE_CACHE_MB}` },
   { name: 'config', flag: 'config', env: 'TEGU_CONFIG', kind: 'configPath',
     description: 'JSON file with any of these settings (flags and environment override it)' },
   ...LISTENER_KINDS.map((k): BootstrapField => ({
@@ -165,7 +172,7 @@ function fileValue(file: Record<string, unknown>, name: string): unknown {
 }
 
 const FILE_KEYS: Record<string, readonly string[] | null> = {
-  databaseUrl: null, dataDir: null, nodeName: null, logLevel: null,
+  databaseUrl: null, dataDir: null, nodeName: null, logLevel: null, messageCacheMb: null,
   listen: LISTENER_KINDS,
   tls: ['certFile', 'keyFile'],
 };
@@ -279,6 +286,15 @@ export function loadBootstrapConfig(input: BootstrapInput): BootstrapConfig {
     logLevel = s as LogLevel;
   }
 
+  const cacheField = fieldByName('messageCacheMb');
+  const cacheFrom = lookup(cacheField);
+  let messageCacheMb = DEFAULT_MESSAGE_CACHE_MB;
+  if (cacheFrom !== undefined) {
+    const v = typeof cacheFrom.value === 'number' && cacheFrom.inFile ? String(cacheFrom.value) : asString(cacheField, cacheFrom).trim();
+    if (!/^\d{1,6}$/.test(v) || Number(v) > 65536) fail(cacheField, cacheFrom, `"${v}" must be a whole number of MiB from 0 to 65536`);
+    messageCacheMb = Number(v);
+  }
+
   const listen = {} as Record<ListenerKind, string[]>;
   for (const k of LISTENER_KINDS) {
     const f = fieldByName(`listen.${k}`);
@@ -295,5 +311,5 @@ export function loadBootstrapConfig(input: BootstrapInput): BootstrapConfig {
   if (certFile !== undefined) tls.certFile = certFile;
   if (keyFile !== undefined) tls.keyFile = keyFile;
 
-  return { databaseUrl, dataDir, nodeName, logLevel, listen, tls };
+  return { databaseUrl, dataDir, nodeName, logLevel, listen, tls, messageCacheMb };
 }

@@ -18,7 +18,8 @@ import type { MailboxChangeListener, MailboxWatcher } from './mailbox-change-fee
 import { copyMessages, moveMessages, type CopyResult } from './copy-move.ts';
 import { expungeMessages, type ExpungeResult } from './expunge.ts';
 import { claimRecent, iterateFlags, mailboxStatuses, selectMailbox, vanishedSince, type MailboxStatus, type MailboxView, type Vanished } from './mailbox-sync.ts';
-import { fetchMessages, messageStructure, readMessage, type FetchContent, type FetchedMessage, type MessageStructure } from './message-fetch.ts';
+import { MessageCache } from './message-cache.ts';
+import { fetchMessages, messageStructure, readMessage, type FetchedMessage, type FetchMessagesOptions, type MessageStructure } from './message-fetch.ts';
 import { storeFlags, type FlagState, type StoreFlagsInput, type StoreFlagsResult } from './message-flags.ts';
 import { searchMessages, type SearchMatches, type SearchOptions, type SearchQuery } from './message-search.ts';
 import {
@@ -33,6 +34,7 @@ export type {
   CreatedMailbox,
   ExpungeResult,
   FetchedMessage,
+  FetchMessagesOptions,
   FlagState,
   MailboxStatus,
   MailboxView,
@@ -104,8 +106,8 @@ export interface ImapCoreServices {
   vanishedSince(accountId: AccountId, mailboxId: MailboxId, since: bigint, upTo?: bigint): Promise<Vanished>;
   /** rev1 \Recent for messages that arrived while selected: the claimed range [from, to). */
   claimRecent(accountId: AccountId, mailboxId: MailboxId): Promise<{ from: number; to: number }>;
-  /** FETCH rows (no content) of ascending UIDs; keep batches small. */
-  fetchMessages(accountId: AccountId, mailboxId: MailboxId, uids: readonly number[], content?: FetchContent): Promise<FetchedMessage[]>;
+  /** FETCH rows of ascending UIDs, with the blob octets and state asked for (message-fetch.ts); keep batches small. */
+  fetchMessages(accountId: AccountId, mailboxId: MailboxId, uids: readonly number[], opts?: FetchMessagesOptions): Promise<FetchedMessage[]>;
   /** Octets [start, end) of a fetched message, in chunks of at most 1 MiB. */
   readMessage(m: FetchedMessage, start: number, end: number): AsyncIterable<Buffer>;
   /** Envelope and MIME tree (stored, or parsed when not computed at delivery). */
@@ -125,11 +127,14 @@ export interface ImapCoreServicesOptions {
   feed: MailboxWatcher;
   /** Read per check (the mailbox.defaultQuotaBytes setting); default 0, unlimited. */
   defaultQuotaBytes?: () => number;
+  /** The node's cache of immutable message data (message-cache.ts); default one of 16 MiB. */
+  messageCache?: MessageCache;
 }
 
 export function createImapCoreServices(db: Database, directory: Directory, opts: ImapCoreServicesOptions): ImapCoreServices {
   const ctx = (actor: string): CoreContext => ({ db, actor, node: opts.node });
   const system = ctx('imap');
+  const cache = opts.messageCache ?? new MessageCache(16 * 1024 * 1024);
   return {
     authenticate: (login, secret) => directory.authenticate(login, secret),
     mailboxTree: (accountId) => listMailboxTree(system, accountId),
@@ -171,7 +176,7 @@ export function createImapCoreServices(db: Database, directory: Directory, opts:
     iterateFlags: (accountId, mailboxId, uids, o) => iterateFlags(system, accountId, mailboxId, { uids, ...(o?.changedSince === undefined ? {} : { changedSince: o.changedSince }) }),
     vanishedSince: (accountId, mailboxId, since, upTo) => vanishedSince(system, accountId, mailboxId, since, upTo === undefined ? {} : { upTo }),
     claimRecent: (accountId, mailboxId) => claimRecent(system, accountId, mailboxId),
-    fetchMessages: (accountId, mailboxId, uids, content) => fetchMessages(system, accountId, mailboxId, uids, content),
+    fetchMessages: (accountId, mailboxId, uids, o) => fetchMessages(system, cache, accountId, mailboxId, uids, o),
     readMessage: (m, start, end) => readMessage(system, m, start, end),
     messageStructure: (m) => messageStructure(system, m),
     storeFlags: (input) => storeFlags(system, input),

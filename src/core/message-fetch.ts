@@ -2,73 +2,109 @@
  * Reading messages for IMAP FETCH (RFC 9051 6.4.5), in batches of rows
  * without their content, and their octets by range:
  *
- *  - fetchMessages: one query per batch (the caller keeps batches small,
- *    e.g. 100 messages), with the envelope and MIME tree computed at
+ *  - fetchMessages: at most one query per batch (the caller keeps batches
+ *    small, e.g. 100 messages), with the envelope and MIME tree computed at
  *    delivery (messages.envelope / messages.bodystructure, migration 0004);
+ *    what never changes comes from the node's MessageCache when it has it,
+ *    so only flags and modseq are read, or nothing at all;
  *  - messageStructure: that tree, or, for rows written before it was
  *    computed (NULL), the message parsed now;
  *  - readMessage: octets [start, end) of header_prefix || blob, as chunks of
  *    at most 1 MiB, each one substring() of the blob (never the whole
  *    message in memory for a large one).
  */
-import type { AccountId, MailboxId, MessageId } from '../lib/ids.ts';
+import type { AccountId, MailboxId } from '../lib/ids.ts';
 import { envelopeFromJson, structureFromJson } from '../mail/mime-json.ts';
 import { parseMimeStructure } from '../mail/mime-structure.ts';
 import type { ImapEnvelope, MimePart } from '../mail/mime-types.ts';
-import { fetchRows, readBlobRange, type FetchContent, type FetchRow } from '../store/fetch.ts';
+import { fetchRows, fetchStates, readBlobRange, type FetchContent, type FetchRow } from '../store/fetch.ts';
 import type { CoreContext } from './context.ts';
+import type { CachedContent, MessageCache, MessageFacts } from './message-cache.ts';
 import { flagNames } from './message-flags.ts';
 
 export type { FetchContent };
 
 export const READ_CHUNK = 1024 * 1024;
 
-export interface FetchedMessage {
-  id: MessageId;
-  uid: number;
-  modseq: bigint;
-  size: number;
-  internalDate: Date;
-  flags: string[];
-  /** From messages.envelope; undefined: not computed (use messageStructure). */
-  envelope: ImapEnvelope | undefined;
-  /** From messages.bodystructure; undefined: not computed. */
-  structure: MimePart | undefined;
-  headerPrefix: Buffer;
-  /** The blob's id: the same for a message and its copies (RFC 8474 EMAILID). */
-  blobId: number;
-  /** Leading octets of the blob read with the row (store FetchContent); reads inside it need no query. */
-  content?: Buffer | undefined;
-  /** Octets of the blob's header section, when the stored structure has it: BODY[HEADER] is [0, prefix + headerEnd) without reading the tree. */
-  headerEnd?: number | undefined;
+/**
+ * A message as FETCH answers it: the immutable facts (possibly from this
+ * node's MessageCache) and, when asked for, its flags and modseq as read now.
+ */
+export interface FetchedMessage extends MessageFacts {
+  /** Flag names (system flags and keywords); undefined when the FETCH asked for no state. */
+  flags: string[] | undefined;
+  /** undefined when the FETCH asked for no state. */
+  modseq: bigint | undefined;
 }
 
-function fetched(r: FetchRow): FetchedMessage {
+function facts(r: FetchRow): MessageFacts {
   return {
     id: r.id,
     uid: r.uid,
-    modseq: r.modseq,
     size: r.size,
     internalDate: r.internalDate,
-    flags: flagNames(r.flags, r.keywords),
-    envelope: r.envelope == null ? undefined : envelopeFromJson(r.envelope),
-    structure: r.bodystructure == null ? undefined : structureFromJson(r.bodystructure),
     headerPrefix: r.headerPrefix,
     blobId: r.blobId,
+    envelope: r.envelope == null ? undefined : envelopeFromJson(r.envelope),
+    structure: r.bodystructure == null ? undefined : structureFromJson(r.bodystructure),
     ...(r.content ? { content: r.content } : {}),
     ...(r.headerEnd !== null ? { headerEnd: r.headerEnd } : {}),
   };
 }
 
-/** The messages of `uids` (ascending) of the account's mailbox; UIDs no longer there are left out. */
+/** What a row read with `content` holds, for the cache. */
+function cachedKind(content: FetchContent, r: FetchRow): CachedContent {
+  if (!r.content) return 'none';
+  return content === 'small' ? 'whole' : 'header';
+}
+
+export interface FetchMessagesOptions {
+  /** The blob octets wanted with each message (store FetchContent). */
+  content?: FetchContent;
+  /** Read flags and modseq (FETCH FLAGS, MODSEQ, CHANGEDSINCE, an implied \Seen); without it a batch all in the cache needs no query. */
+  withState?: boolean;
+}
+
+/**
+ * The messages of `uids` (ascending) of the account's mailbox; UIDs no longer
+ * there are left out, except that a batch served wholly from the cache
+ * without state reads nothing, so a message expunged by another session but
+ * not yet announced is still answered (RFC 2180 4.1.2 allows either).
+ *
+ * One query at most: with every message cached, the state query alone (or
+ * none); otherwise the full rows, which refresh the cache.
+ */
 export async function fetchMessages(
   ctx: CoreContext,
+  cache: MessageCache | undefined,
   accountId: AccountId,
   mailboxId: MailboxId,
   uids: readonly number[],
-  content: FetchContent = 'none',
+  opts: FetchMessagesOptions = {},
 ): Promise<FetchedMessage[]> {
-  return (await fetchRows(ctx.db, accountId, mailboxId, uids, content)).map(fetched);
+  const content = opts.content ?? 'none';
+  const withState = opts.withState ?? true;
+  const cached: MessageFacts[] = [];
+  if (cache) {
+    for (const uid of uids) {
+      const f = cache.get(mailboxId, uid, content);
+      if (!f) break;
+      cached.push(f);
+    }
+  }
+  if (cache && cached.length === uids.length) {
+    if (!withState) return cached.map((f) => ({ ...f, flags: undefined, modseq: undefined }));
+    const states = await fetchStates(ctx.db, accountId, mailboxId, uids);
+    const byUid = new Map(cached.map((f) => [f.uid, f]));
+    return states.map((st) => ({ ...byUid.get(st.uid)!, flags: flagNames(st.flags, st.keywords), modseq: st.modseq }));
+  }
+  const rows = await fetchRows(ctx.db, accountId, mailboxId, uids, content);
+  const treeRead = content !== 'headerOnly';
+  return rows.map((r) => {
+    const f = facts(r);
+    cache?.put(mailboxId, f, cachedKind(content, r), treeRead);
+    return { ...f, flags: flagNames(r.flags, r.keywords), modseq: r.modseq };
+  });
 }
 
 /** Octets [start, end) of the message (header_prefix || blob), in chunks of at most READ_CHUNK. */

@@ -96,6 +96,35 @@ export async function fetchRows(
   }));
 }
 
+/** The mutable part of a message row: what FETCH FLAGS / MODSEQ need (the rest is cached per node, core/message-cache.ts). */
+export interface StateRow {
+  uid: number;
+  modseq: bigint;
+  flags: SystemFlags;
+  keywords: string[];
+}
+
+// Flags as bits and keywords NULL when empty: narrow rows parse faster (as store/mailbox-sync.ts flagsChunk).
+const STATE_SQL = `SELECT m.uid, m.modseq,
+       (m.seen::int | (m.answered::int << 1) | (m.flagged::int << 2) | (m.deleted::int << 3) | (m.draft::int << 4)) AS f,
+       CASE WHEN cardinality(m.keywords) = 0 THEN NULL ELSE m.keywords END AS k
+  ${FETCH_FROM} ${FETCH_WHERE}`;
+
+/** Flags and modseq of `uids` (ascending) in the account's mailbox; missing UIDs are left out. */
+export async function fetchStates(q: Queryable, accountId: AccountId, mailboxId: MailboxId, uids: readonly number[]): Promise<StateRow[]> {
+  if (uids.length === 0) return [];
+  const rows = await q.query<{ uid: string; modseq: string; f: number; k: string[] | null }>(STATE_SQL, [mailboxId, accountId, [...uids]]);
+  return rows.map((r) => {
+    const f = Number(r.f);
+    return {
+      uid: Number(r.uid),
+      modseq: BigInt(r.modseq),
+      flags: { seen: (f & 1) !== 0, answered: (f & 2) !== 0, flagged: (f & 4) !== 0, deleted: (f & 8) !== 0, draft: (f & 16) !== 0 },
+      keywords: r.k ?? [],
+    };
+  });
+}
+
 /**
  * Octets [start, end) of the blob of message `id` (offsets into the blob,
  * not the message). substring() is 1-based; past the end gives fewer octets.

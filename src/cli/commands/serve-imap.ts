@@ -2,6 +2,7 @@
 import { parseListenAddress, type BootstrapConfig } from '../../config/bootstrap.ts';
 import type { TlsMaterial } from '../../config/tls.ts';
 import { createImapCoreServices } from '../../core/imap-services.ts';
+import { MessageCache } from '../../core/message-cache.ts';
 import { MailboxChangeFeed } from '../../core/mailbox-change-feed.ts';
 import type { SettingsSnapshot } from '../../core/settings.ts';
 import { localDirectory } from '../../directory/local.ts';
@@ -40,6 +41,7 @@ export async function startImapListeners(opts: {
       node: opts.config.nodeName,
       feed,
       defaultQuotaBytes: () => settings().values['mailbox.defaultQuotaBytes'],
+      messageCache: new MessageCache(opts.config.messageCacheMb * 1024 * 1024),
     }),
     limits: () => {
       const v = settings().values;

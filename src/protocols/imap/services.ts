@@ -14,6 +14,7 @@ export type {
   CreatedMailbox,
   ExpungeResult,
   FetchedMessage,
+  FetchMessagesOptions,
   FlagState,
   ImapCoreServices,
   MailboxChanges,

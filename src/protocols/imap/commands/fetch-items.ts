@@ -58,6 +58,12 @@ export function emailId(blobId: number): string {
   return `M${blobId.toString(36)}`;
 }
 
+/** Flags and modseq of a message read with them (fetch.ts asks for them whenever an item needs them). */
+export function stateOf(m: FetchedMessage): { flags: string[]; modseq: bigint } {
+  if (m.flags === undefined || m.modseq === undefined) throw new Error(`message ${m.uid} was read without its flags`);
+  return { flags: m.flags, modseq: m.modseq };
+}
+
 /** The message being answered, with its structure read once when an item needs it. */
 export class MessageItems {
   private structure: Promise<MessageStructure> | undefined;
@@ -78,9 +84,9 @@ export class MessageItems {
       case 'UID':
         return [`UID ${m.uid}`];
       case 'FLAGS':
-        return [flagsItem(this.s, m.uid, m.flags)];
+        return [flagsItem(this.s, m.uid, stateOf(m).flags)];
       case 'MODSEQ':
-        return [modseqItem(m.modseq)];
+        return [modseqItem(stateOf(m).modseq)];
       case 'EMAILID':
         return [`EMAILID (${emailId(m.blobId)})`];
       case 'THREADID':

@@ -34,7 +34,7 @@ import type { FetchAttribute, FetchCommand, SequenceSet } from '../parser/index.
 import type { SelectedMailbox } from '../selected.ts';
 import type { FetchContent, FetchedMessage } from '../services.ts';
 import type { SessionApi } from './api.ts';
-import { flagsItem, MessageItems, modseqItem, type FetchPiece } from './fetch-items.ts';
+import { flagsItem, MessageItems, modseqItem, stateOf, type FetchPiece } from './fetch-items.ts';
 import { resolveSet, seenStored, uidRanges } from './message-set.ts';
 import { closeIfSelectedGone } from './updates.ts';
 import { clientUidRanges, vanishedEarlier, vanishedToTell } from './vanished.ts';
@@ -116,17 +116,19 @@ async function fetchSelected(s: SessionApi, cmd: FetchCommand): Promise<void> {
   }
   const marksSeen = !box.readOnly && items.some(setsSeen);
   const content = contentFor(items);
+  // Flags and modseq are read only when answered (an implied \Seen answers FLAGS); the rest may come from the node's cache.
+  const withState = marksSeen || cmd.changedSince !== null || items.some((a) => a.kind === 'FLAGS' || a.kind === 'MODSEQ');
   for (let i = 0; i < seqs.length; i += BATCH) {
     const batch = seqs.slice(i, i + BATCH);
     const uids = batch.map((seq) => box.uids[seq - 1]!);
     const seenNow = marksSeen ? await seenStored(s, box, uids) : new Set<number>();
     const rows = new Map<number, FetchedMessage>();
-    for (const m of await s.services.fetchMessages(state.user.id, box.id, uids, content)) rows.set(m.uid, m);
+    for (const m of await s.services.fetchMessages(state.user.id, box.id, uids, { content, withState })) rows.set(m.uid, m);
     // Rows missing: expunged meanwhile (told at the next NOOP), or the mailbox deleted (BYE, RFC 2180 3.3).
     if (rows.size < uids.length && (await closeIfSelectedGone(s))) return;
     for (const seq of batch) {
       const m = rows.get(box.uids[seq - 1]!);
-      if (!m || (cmd.changedSince !== null && m.modseq <= cmd.changedSince)) continue;
+      if (!m || (cmd.changedSince !== null && stateOf(m).modseq <= cmd.changedSince)) continue;
       const pieces: FetchPiece[][] = [];
       const msg = new MessageItems(s, m);
       if (cmd.uid) pieces.push([`UID ${m.uid}`]);
@@ -139,7 +141,7 @@ async function fetchSelected(s: SessionApi, cmd: FetchCommand): Promise<void> {
       }
       if (seenNow.has(m.uid) && !items.some((a) => a.kind === 'FLAGS')) pieces.push(await msg.item({ kind: 'FLAGS' }));
       // The implied \Seen is a flag change: with CONDSTORE on, its FETCH carries MODSEQ (RFC 7162 3.1).
-      if (seenNow.has(m.uid) && s.condstore && !items.some((a) => a.kind === 'MODSEQ')) pieces.push([modseqItem(m.modseq)]);
+      if (seenNow.has(m.uid) && s.condstore && !items.some((a) => a.kind === 'MODSEQ')) pieces.push([modseqItem(stateOf(m).modseq)]);
       await writeFetch(s, seq, pieces);
     }
   }
