@@ -329,6 +329,31 @@ for (const engine of engines()) {
         assert.equal(BigInt(mailbox!.highestModseq), modseqs.reduce((a, b) => (a > b ? a : b)));
       });
 
+      it('concurrent +FLAGS and -FLAGS of one flag: the last changing STORE (highest modseq) decides, each change journaled once', async () => {
+        const box = (await createMailbox(ctx, alice, 'Toggle')).id;
+        const [uid] = await fill(t.db, box, 1, 'toggle');
+        const one = [{ first: uid!, last: uid! }];
+        for (let round = 0; round < 3; round++) {
+          const results = await Promise.all(
+            Array.from({ length: 16 }, (_, i) =>
+              storeFlags(ctx, { accountId: alice, mailboxId: box, uids: one, operation: i % 2 ? 'add' : 'remove', flags: ['\\Seen'] }).then((r) => ({ r, add: i % 2 === 1 })),
+            ),
+          );
+          const changing = results.filter(({ r }) => r.changed.length > 0);
+          assert.ok(changing.length >= 1);
+          assert.equal(new Set(changing.map(({ r }) => r.changed[0]!.modseq)).size, changing.length, 'one modseq per changing STORE');
+          const last = changing.reduce((a, b) => (a.r.changed[0]!.modseq > b.r.changed[0]!.modseq ? a : b));
+          const [m] = await listMessages(t.db, box);
+          assert.equal(m!.flags.seen, last.add, 'the state the last changing STORE reported');
+          assert.equal(BigInt(m!.modseq), last.r.changed[0]!.modseq);
+          // Each changing STORE reported the flag as it made it.
+          for (const { r, add } of changing) assert.equal(r.changed[0]!.flags.includes('\\Seen'), add);
+        }
+        const mailbox = await getMailbox(t.db, box);
+        const flagChanges = (await journal(t.db, box)).filter(([k]) => k === 'flags');
+        assert.ok(BigInt(mailbox!.highestModseq) >= BigInt(flagChanges.length));
+      });
+
       it('mixed concurrent appends, stores, copies, moves and expunges keep counters exact', async () => {
         const boxes = [
           (await createMailbox(ctx, alice, 'MixA')).id,

@@ -98,7 +98,7 @@ export async function storeFlags(ctx: CoreContext, input: StoreFlagsInput): Prom
   const unchangedSince = input.unchangedSince ?? null;
   const rows = await store.storeFlags(ctx.db, input.accountId, input.mailboxId, uids, input.operation, change, unchangedSince);
   if (!rows) throw new NotFoundError(`mailbox ${input.mailboxId} does not exist`);
-  const result = { rows, highest: rows.changed[0]?.modseq ?? rows.mailbox.highestModseq };
+  const result = { rows, highest: rows.highestModseq };
   if (result.rows.changed.length > 0) announce(ctx, [{ mailboxId: input.mailboxId, modseq: result.highest }]);
   return {
     changed: result.rows.changed.map(state),

@@ -1,21 +1,35 @@
 /**
  * STORE (RFC 9051 6.4.6) on a set of UIDs of one mailbox, with CONDSTORE's
- * UNCHANGEDSINCE (RFC 7162 3.1.3), in ONE statement, sent in one batch
- * (Database.batch: one round trip) after the statement that locks the
- * mailbox row (mailbox-locks.ts). The statement reads the locked
- * highest_modseq + 1 itself: every message whose flags change gets that modseq (RFC
- * 7162 3.1: different STOREs get different mod-sequences, one STORE may give
- * all its messages the same one), the mailbox's highest_modseq becomes it,
- * and each change is journaled (kind 'flags'). A message whose flags would
- * not change keeps its modseq; when nothing changes the mailbox is untouched.
+ * UNCHANGEDSINCE (RFC 7162 3.1.3), as ONE autocommit statement: one round
+ * trip, no BEGIN / lock / COMMIT messages (each of which costs a wake-up of
+ * the backend and of the node).
+ *
+ * The mailbox row is the lock (store/mailbox-locks.ts): the statement bumps
+ * highest_modseq first (the UPDATE waits for any transaction holding the row
+ * and then sees its latest version), and every message whose flags change
+ * gets that new modseq (RFC 7162 3.1: different STOREs get different
+ * mod-sequences, one STORE may give all its messages the same one). Each
+ * change is journaled (kind 'flags').
+ *
+ * Why one statement is safe under READ COMMITTED: the statement's snapshot
+ * may predate a STORE that committed while this one waited for the row, but
+ * the new flags are computed from the message row being updated (m.*), and
+ * PostgreSQL re-evaluates the SET list and the WHERE clause on the latest
+ * version of a row changed meanwhile (EvalPlanQual), so no concurrent change
+ * is lost. Only the decision whether anything changes at all is taken on the
+ * snapshot: when it says nothing does, the STORE is a no-op ordered before
+ * the concurrent one (its outcome reaches the client as that one's FETCH);
+ * when it says something does and the concurrent STORE already did it, the
+ * mod-sequence rises with no message changed, which RFC 7162 allows.
+ * A message whose flags would not change keeps its modseq; when nothing
+ * changes the mailbox is untouched.
  *
  * Keywords compare case-insensitively (RFC 9051 9: atoms are case-insensitive)
  * and keep the spelling they were first stored with.
  */
 import type { AccountId, MailboxId } from '../lib/ids.ts';
 import { rangeBounds, type UidRange } from '../lib/uid-ranges.ts';
-import type { Database } from './db.ts';
-import { lockedMailboxes, lockMailboxesStatement, type LockedMailbox } from './mailbox-locks.ts';
+import type { Queryable } from './db.ts';
 import type { SystemFlags } from './messages.ts';
 
 export type FlagOperation = 'add' | 'remove' | 'replace';
@@ -45,107 +59,93 @@ export interface StoreFlagsResult {
 
 const SYSTEM = ['seen', 'answered', 'flagged', 'deleted', 'draft'] as const;
 
+/** The new value of a system flag column of `m`; $6.. are the flags given. */
 function systemExpr(op: FlagOperation, col: string, param: string): string {
   if (op === 'add') return `(m.${col} OR ${param}::boolean)`;
   if (op === 'remove') return `(m.${col} AND NOT ${param}::boolean)`;
   return `${param}::boolean`;
 }
 
-// $11: the keywords as given (compared in lower case).
-const KEYWORDS: Record<FlagOperation, { value: string; changed: string }> = {
+// $11: the keywords as given (deduplicated, compared in lower case). Each
+// expression reads the row `m`, so it is recomputed on a row's latest version.
+const KEYWORDS: Record<FlagOperation, { value: string; changes: string }> = {
   add: {
     value: `m.keywords || ARRAY(SELECT k FROM unnest($11::text[]) WITH ORDINALITY AS u(k, i)
                                 WHERE lower(k) <> ALL (SELECT lower(x) FROM unnest(m.keywords) AS x) ORDER BY i)`,
-    changed: 'cardinality(n_keywords) <> cardinality(keywords)',
+    changes: 'EXISTS (SELECT 1 FROM unnest($11::text[]) AS k WHERE lower(k) <> ALL (SELECT lower(x) FROM unnest(m.keywords) AS x))',
   },
   remove: {
-    value: `ARRAY(SELECT x FROM unnest(m.keywords) WITH ORDINALITY AS u(x, i) 
+    value: `ARRAY(SELECT x FROM unnest(m.keywords) WITH ORDINALITY AS u(x, i)
                  WHERE lower(x) <> ALL (SELECT lower(k) FROM unnest($11::text[]) AS k) ORDER BY i)`,
-    changed: 'cardinality(n_keywords) <> cardinality(keywords)',
+    changes: 'EXISTS (SELECT 1 FROM unnest(m.keywords) AS x WHERE lower(x) = ANY (SELECT lower(k) FROM unnest($11::text[]) AS k))',
   },
   replace: {
     value: '$11::text[]',
-    changed: `cardinality(n_keywords) <> cardinality(keywords)
-              OR EXISTS (SELECT 1 FROM unnest($11::text[]) AS k WHERE lower(k) <> ALL (SELECT lower(x) FROM unnest(keywords) AS x))`,
+    changes: `(cardinality($11::text[]) <> cardinality(m.keywords)
+               OR EXISTS (SELECT 1 FROM unnest($11::text[]) AS k WHERE lower(k) <> ALL (SELECT lower(x) FROM unnest(m.keywords) AS x)))`,
   },
 };
 
-// $4: the account; the new modseq is read from the mailbox row the batch's first statement locked.
-const MODSEQ = '(SELECT highest_modseq + 1 FROM mailboxes WHERE id = $1 AND account_id = $4)';
+const RANGES = 'unnest($2::bigint[], $3::bigint[]) AS r(lo, hi)';
+// $5: UNCHANGEDSINCE, NULL when not given.
+const FAILED = '($5::bigint IS NOT NULL AND m.modseq > $5::bigint)';
+const FLAG_COLS = 'seen, answered, flagged, deleted, draft, keywords';
 
 function storeSql(op: FlagOperation): string {
-  const sys = SYSTEM.map((c, i) => `${systemExpr(op, c, `$${6 + i}`)} AS n_${c}`).join(', ');
-  const sysChanged = SYSTEM.map((c) => `n_${c} <> ${c}`).join(' OR ');
+  const changes = `(${SYSTEM.map((c, i) => `${systemExpr(op, c, `$${6 + i}`)} <> m.${c}`).join(' OR ')} OR ${KEYWORDS[op].changes})`;
+  const set = SYSTEM.map((c, i) => `${c} = ${systemExpr(op, c, `$${6 + i}`)}`).join(', ');
   return `
-    WITH next AS (SELECT ${MODSEQ} AS modseq), target AS (
-      SELECT m.id, m.uid, m.modseq, m.seen, m.answered, m.flagged, m.deleted, m.draft, m.keywords,
-             ${sys}, ${KEYWORDS[op].value} AS n_keywords,
-             ($5::bigint IS NOT NULL AND m.modseq > $5::bigint) AS failed
-        FROM messages m JOIN unnest($2::bigint[], $3::bigint[]) AS r(lo, hi) ON m.uid BETWEEN r.lo AND r.hi
-       WHERE m.mailbox_id = $1 AND (SELECT modseq FROM next) IS NOT NULL
-    ), judged AS (
-      SELECT *, (${sysChanged} OR ${KEYWORDS[op].changed}) AS changed FROM target
-    ), upd AS (
-      UPDATE messages m
-         SET seen = t.n_seen, answered = t.n_answered, flagged = t.n_flagged, deleted = t.n_deleted,
-             draft = t.n_draft, keywords = t.n_keywords, modseq = (SELECT modseq FROM next)
-        FROM judged t
-       WHERE m.id = t.id AND t.changed AND NOT t.failed
-      RETURNING m.uid, m.modseq, m.seen, m.answered, m.flagged, m.deleted, m.draft, m.keywords
+    WITH box AS (
+      SELECT highest_modseq FROM mailboxes WHERE id = $1 AND account_id = $4
+    ), scope AS (
+      SELECT m.uid, m.modseq, m.${FLAG_COLS.split(', ').join(', m.')}, ${FAILED} AS failed, ${changes} AS changes
+        FROM messages m JOIN ${RANGES} ON m.uid BETWEEN r.lo AND r.hi
+       WHERE m.mailbox_id = $1 AND EXISTS (SELECT 1 FROM box)
     ), bump AS (
-      UPDATE mailboxes SET highest_modseq = (SELECT modseq FROM next) WHERE id = $1 AND EXISTS (SELECT 1 FROM upd)
+      UPDATE mailboxes SET highest_modseq = highest_modseq + 1
+       WHERE id = $1 AND account_id = $4 AND EXISTS (SELECT 1 FROM scope WHERE changes AND NOT failed)
+      RETURNING highest_modseq
+    ), upd AS (
+      UPDATE messages m SET ${set}, keywords = ${KEYWORDS[op].value}, modseq = (SELECT highest_modseq FROM bump)
+       WHERE m.mailbox_id = $1 AND m.uid = ANY (ARRAY(SELECT uid FROM scope WHERE changes AND NOT failed))
+         AND (SELECT highest_modseq FROM bump) IS NOT NULL
+         AND ${changes} AND NOT ${FAILED}
+      RETURNING m.uid, m.modseq, m.${FLAG_COLS.split(', ').join(', m.')}
     ), journal AS (
-      INSERT INTO mailbox_changes(mailbox_id, modseq, uid, kind) SELECT $1, (SELECT modseq FROM next), uid, 'flags' FROM upd
+      INSERT INTO mailbox_changes(mailbox_id, modseq, uid, kind) SELECT $1, modseq, uid, 'flags' FROM upd
     )
-    SELECT 'changed' AS state, uid, modseq, seen, answered, flagged, deleted, draft, keywords FROM upd
+    SELECT 'mailbox' AS state, NULL::bigint AS uid, coalesce((SELECT highest_modseq FROM bump), highest_modseq) AS modseq,
+           NULL::boolean AS seen, NULL::boolean AS answered, NULL::boolean AS flagged, NULL::boolean AS deleted,
+           NULL::boolean AS draft, NULL::text[] AS keywords
+      FROM box
     UNION ALL
-    SELECT CASE WHEN failed THEN 'failed' ELSE 'unchanged' END, uid, modseq, seen, answered, flagged, deleted, draft, keywords
-      FROM judged WHERE failed OR NOT changed
-    ORDER BY uid`;
+    SELECT 'changed', uid, modseq, ${FLAG_COLS} FROM upd
+    UNION ALL
+    SELECT CASE WHEN failed THEN 'failed' ELSE 'unchanged' END, uid, modseq, ${FLAG_COLS}
+      FROM scope WHERE (failed OR NOT changes) AND uid NOT IN (SELECT uid FROM upd)
+    ORDER BY uid NULLS FIRST`;
 }
 
 const SQL: Record<FlagOperation, string> = { add: storeSql('add'), remove: storeSql('remove'), replace: storeSql('replace') };
 
 /**
- * Locks the account's mailbox and changes the flags, in one transaction sent
- * as one batch. Undefined: not the account's mailbox (nothing changed).
- * `mailbox`: the locked row as it was before the change.
+ * Changes the flags in one statement. Undefined: not the account's mailbox
+ * (nothing changed). `highestModseq`: the mailbox's after the STORE.
  */
 export async function storeFlags(
-  db: Database,
+  db: Queryable,
   accountId: AccountId,
   mailboxId: MailboxId,
   uids: readonly UidRange[],
   op: FlagOperation,
   change: FlagChange,
   unchangedSince: bigint | null,
-): Promise<(StoreFlagsResult & { mailbox: LockedMailbox }) | undefined> {
+): Promise<(StoreFlagsResult & { highestModseq: bigint }) | undefined> {
   const [lo, hi] = rangeBounds(uids);
   const s = change.system;
-  const [locked, changed] = await db.batch([
-    lockMailboxesStatement(accountId, [mailboxId]),
-    {
-      sql: SQL[op],
-      params: [
-        mailboxId,
-        lo,
-        hi,
-        accountId,
-        unchangedSince === null ? null : unchangedSince.toString(),
-        s.seen,
-        s.answered,
-        s.flagged,
-        s.deleted,
-        s.draft,
-        [...change.keywords],
-      ],
-    },
-  ]);
-  const mailbox = lockedMailboxes(locked ?? [])[0];
-  if (!mailbox) return undefined;
-  const rows = (changed ?? []) as {
-    state: 'changed' | 'unchanged' | 'failed';
-    uid: string;
+  const rows = await db.query<{
+    state: 'mailbox' | 'changed' | 'unchanged' | 'failed';
+    uid: string | null;
     modseq: string;
     seen: boolean;
     answered: boolean;
@@ -153,9 +153,24 @@ export async function storeFlags(
     deleted: boolean;
     draft: boolean;
     keywords: string[];
-  }[];
-  const out: StoreFlagsResult & { mailbox: LockedMailbox } = { changed: [], unchanged: [], failed: [], mailbox };
+  }>(SQL[op], [
+    mailboxId,
+    lo,
+    hi,
+    accountId,
+    unchangedSince === null ? null : unchangedSince.toString(),
+    s.seen,
+    s.answered,
+    s.flagged,
+    s.deleted,
+    s.draft,
+    [...change.keywords],
+  ]);
+  const box = rows[0];
+  if (box?.state !== 'mailbox') return undefined;
+  const out: StoreFlagsResult & { highestModseq: bigint } = { changed: [], unchanged: [], failed: [], highestModseq: BigInt(box.modseq) };
   for (const r of rows) {
+    if (r.state === 'mailbox') continue;
     out[r.state].push({
       uid: Number(r.uid),
       modseq: BigInt(r.modseq),

@@ -13,8 +13,9 @@
  *     instead of deadlocking;
  *  3. message rows, implicitly, by the statement that changes them.
  *
- * Appends (messages.ts insertMessage) lock one mailbox row in one statement,
- * which fits the order. Anything that locks several mailbox rows must take
+ * Appends (messages.ts insertMessage) and STORE (flags.ts) lock one mailbox
+ * row in one statement, by updating it before touching any message, which
+ * fits the order. Anything that locks several mailbox rows must take
  * them through lockMailboxes.
  */
 import type { AccountId, MailboxId, UidValidity } from '../lib/ids.ts';

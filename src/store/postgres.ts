@@ -40,7 +40,12 @@ export function openPostgres(opts: PostgresOptions): Database {
     ...(target.path === undefined ? {} : { path: target.path }),
     max: opts.max ?? 10,
     onnotice: () => undefined,
-    connection: { application_name: opts.applicationName ?? 'tegu' },
+    // Generic plans for prepared statements: our statements are fixed texts
+    // scoped by indexed keys (mailbox, account, UID), so the plan does not
+    // depend on the values. In the default mode PostgreSQL re-plans a complex
+    // statement at every execution whenever its estimate favours a custom
+    // plan, which measured 0.6 ms of planning per STORE (more than running it).
+    connection: { application_name: opts.applicationName ?? 'tegu', plan_cache_mode: 'force_generic_plan' },
     // Keep int8/numeric as strings (the Database contract); the store converts.
   });
   const base = queryable(sql);
