@@ -345,6 +345,16 @@ for (const engine of engines()) {
         assert.equal(literalAfter(fields.lines, 'BODY[HEADER.FIELDS (Subject delivered-to)] '), 'Delivered-To: alice@select.test\r\nSubject: prefixed\r\n\r\n');
         const not = await c.command('n', 'FETCH 1 (BODY.PEEK[HEADER.FIELDS.NOT (From To Message-ID)])');
         assert.equal(literalAfter(not.lines, 'BODY[HEADER.FIELDS.NOT (From To Message-ID)] '), 'Subject: plain fetch\r\n\r\n');
+        // The node remembers selections per message (message-cache memo): other lists, the NOT form and a
+        // partial of the same list still get their own octets, however often and in whatever order asked.
+        for (let round = 0; round < 2; round++) {
+          const pair = await c.command(`r${round}`, 'FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODY.PEEK[HEADER.FIELDS (From)] BODY.PEEK[HEADER.FIELDS.NOT (Subject)]<0.6>)');
+          assert.equal(literalAfter(pair.lines, 'BODY[HEADER.FIELDS (SUBJECT)] '), 'Subject: plain fetch\r\n\r\n');
+          assert.match(literalAfter(pair.lines, 'BODY[HEADER.FIELDS (From)] '), /^From: [^\r]+\r\n\r\n$/);
+          assert.equal(literalAfter(pair.lines, 'BODY[HEADER.FIELDS.NOT (Subject)]<0> '), 'From: ');
+          const again = await c.command(`a${round}`, 'FETCH 1 (BODY.PEEK[HEADER.FIELDS.NOT (From To Message-ID)])');
+          assert.equal(literalAfter(again.lines, 'BODY[HEADER.FIELDS.NOT (From To Message-ID)] '), 'Subject: plain fetch\r\n\r\n');
+        }
         const text = await c.command('t', 'FETCH 1 (BODY.PEEK[TEXT] RFC822.HEADER)');
         assert.equal(literalAfter(text.lines, 'BODY[TEXT] '), 'Line one.\r\nLine two.\r\n');
         assert.equal(literalAfter(text.lines, 'RFC822.HEADER '), raws[0]!.subarray(0, raws[0]!.indexOf('\r\n\r\n') + 4).toString('latin1'));

@@ -19,7 +19,7 @@ import { copyMessages, moveMessages, type CopyResult } from './copy-move.ts';
 import { expungeMessages, type ExpungeResult } from './expunge.ts';
 import { claimRecent, iterateFlags, mailboxStatuses, selectMailbox, vanishedSince, type MailboxStatus, type MailboxView, type Vanished } from './mailbox-sync.ts';
 import { MessageCache } from './message-cache.ts';
-import { fetchMessages, messageStructure, readMessage, type FetchedMessage, type FetchMessagesOptions, type MessageStructure } from './message-fetch.ts';
+import { fetchMessages, messageOctets, messageStructure, readMessage, type FetchedMessage, type FetchMessagesOptions, type MessageStructure } from './message-fetch.ts';
 import { storeFlags, type FlagState, type StoreFlagsInput, type StoreFlagsResult } from './message-flags.ts';
 import { searchMessages, type SearchMatches, type SearchOptions, type SearchQuery } from './message-search.ts';
 import {
@@ -108,6 +108,8 @@ export interface ImapCoreServices {
   claimRecent(accountId: AccountId, mailboxId: MailboxId): Promise<{ from: number; to: number }>;
   /** FETCH rows of ascending UIDs, with the blob octets and state asked for (message-fetch.ts); keep batches small. */
   fetchMessages(accountId: AccountId, mailboxId: MailboxId, uids: readonly number[], opts?: FetchMessagesOptions): Promise<FetchedMessage[]>;
+  /** Octets [start, end) of a fetched message when they came with it (no query); undefined: use readMessage. */
+  messageOctets(m: FetchedMessage, start: number, end: number): Buffer | undefined;
   /** Octets [start, end) of a fetched message, in chunks of at most 1 MiB. */
   readMessage(m: FetchedMessage, start: number, end: number): AsyncIterable<Buffer>;
   /** Envelope and MIME tree (stored, or parsed when not computed at delivery). */
@@ -177,6 +179,7 @@ export function createImapCoreServices(db: Database, directory: Directory, opts:
     vanishedSince: (accountId, mailboxId, since, upTo) => vanishedSince(system, accountId, mailboxId, since, upTo === undefined ? {} : { upTo }),
     claimRecent: (accountId, mailboxId) => claimRecent(system, accountId, mailboxId),
     fetchMessages: (accountId, mailboxId, uids, o) => fetchMessages(system, cache, accountId, mailboxId, uids, o),
+    messageOctets,
     readMessage: (m, start, end) => readMessage(system, m, start, end),
     messageStructure: (m) => messageStructure(system, m),
     storeFlags: (input) => storeFlags(system, input),

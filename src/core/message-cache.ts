@@ -45,7 +45,16 @@ export interface MessageFacts {
   structure?: MimePart | undefined;
   /** Leading octets of the blob, as `contentKind` says. */
   content?: Buffer | undefined;
+  /**
+   * Octets derived from the message (a HEADER.FIELDS selection), keyed by
+   * what derived them, at most MEMO_ENTRIES, each no larger than the header
+   * section; present on cached messages only.
+   */
+  memo?: Map<string, Buffer> | undefined;
 }
+
+/** Derived octets kept per cached message (the field lists a client asks for are few). */
+export const MEMO_ENTRIES = 2;
 
 interface Entry {
   facts: MessageFacts;
@@ -136,6 +145,7 @@ export class MessageCache {
       this.bytes -= old.weight;
       this.entries.delete(key);
     }
+    next.facts.memo = old?.facts.memo ?? new Map();
     next.weight = weightOf(next);
     if (next.weight > this.maxBytes) return;
     this.entries.set(key, next);
@@ -197,5 +207,6 @@ function merge(old: Entry, next: Entry): Entry {
 
 function weightOf(e: Entry): number {
   const f = e.facts;
-  return ENTRY_OVERHEAD + f.headerPrefix.length + (f.content?.length ?? 0) + (f.structure ? countParts(f.structure) * TREE_WEIGHT_PER_PART : 0);
+  const memo = MEMO_ENTRIES * (f.headerPrefix.length + (f.headerEnd ?? 0));
+  return ENTRY_OVERHEAD + memo + f.headerPrefix.length + (f.content?.length ?? 0) + (f.structure ? countParts(f.structure) * TREE_WEIGHT_PER_PART : 0);
 }

@@ -107,6 +107,23 @@ export async function fetchMessages(
   });
 }
 
+/**
+ * Octets [start, end) of the message when the header prefix and the octets
+ * read with the row (or cached) hold them: no query, no copy unless the
+ * range spans the prefix and the blob. Undefined when the store must be read.
+ */
+export function messageOctets(m: Pick<FetchedMessage, 'size' | 'headerPrefix' | 'content'>, start: number, end: number): Buffer | undefined {
+  const stop = Math.min(end, m.size);
+  const from = Math.max(0, start);
+  if (stop <= from) return Buffer.alloc(0);
+  const prefix = m.headerPrefix.length;
+  if (stop <= prefix) return m.headerPrefix.subarray(from, stop);
+  const content = m.content;
+  if (!content || stop - prefix > content.length) return undefined;
+  if (from >= prefix) return content.subarray(from - prefix, stop - prefix);
+  return Buffer.concat([m.headerPrefix.subarray(from), content.subarray(0, stop - prefix)]);
+}
+
 /** Octets [start, end) of the message (header_prefix || blob), in chunks of at most READ_CHUNK. */
 export async function* readMessage(
   ctx: CoreContext,

@@ -30,6 +30,7 @@ export type {
   Vanished,
 } from '../../core/imap-services.ts';
 export type { FetchContent } from '../../core/message-fetch.ts';
+export { MEMO_ENTRIES } from '../../core/message-cache.ts';
 export type { SearchMatches, SearchOptions, SearchQuery } from '../../core/message-search.ts';
 
 export interface ImapLimits {

@@ -28,7 +28,7 @@ import { encodeEnvelope } from '../encode/envelope.ts';
 import { filterHeaderFields } from '../encode/header-fields.ts';
 import { partAt, sectionRange, type OctetRange } from '../encode/section-range.ts';
 import type { BodySection, FetchAttribute, Partial } from '../parser/index.ts';
-import type { FetchedMessage, MessageStructure } from '../services.ts';
+import { MEMO_ENTRIES, type FetchedMessage, type MessageStructure } from '../services.ts';
 import type { SessionApi } from './api.ts';
 
 /** A literal whose octets come later: `{length}\r\n` then the chunks. */
@@ -157,15 +157,32 @@ export class MessageItems {
     const end = Math.min(r.end, this.m.size);
     const text = section.text;
     if (text && (text.kind === 'HEADER.FIELDS' || text.kind === 'HEADER.FIELDS.NOT')) {
-      const chunks: Buffer[] = [];
-      for await (const c of this.s.services.readMessage(this.m, start, end)) chunks.push(c);
-      const filtered = filterHeaderFields(Buffer.concat(chunks), text.fields, text.kind === 'HEADER.FIELDS.NOT');
+      const filtered = await this.headerFields(start, end, text.fields, text.kind === 'HEADER.FIELDS.NOT');
       const cut = partial ? filtered.subarray(partial.offset, partial.offset + partial.length) : filtered;
       return { length: cut.length, chunks: () => [cut] };
     }
     const from = partial ? Math.min(end, start + partial.offset) : start;
     const to = partial ? Math.min(end, from + partial.length) : end;
-    return { length: to - from, chunks: () => this.s.services.readMessage(this.m, from, to) };
+    // Octets that came with the row (or from the node's cache) are written as they are; the rest streams.
+    const direct = this.s.services.messageOctets(this.m, from, to);
+    return { length: to - from, chunks: () => (direct ? [direct] : this.s.services.readMessage(this.m, from, to)) };
+  }
+
+  /** The header fields (not) named in [start, end), remembered per cached message (fields asked for again and again by message lists). */
+  private async headerFields(start: number, end: number, fields: readonly string[], not: boolean): Promise<Buffer> {
+    const memo = this.m.memo;
+    const key = `${not ? '-' : '+'}${start}:${end}:${fields.join('\0').toLowerCase()}`;
+    const known = memo?.get(key);
+    if (known) return known;
+    let header = this.s.services.messageOctets(this.m, start, end);
+    if (!header) {
+      const chunks: Buffer[] = [];
+      for await (const c of this.s.services.readMessage(this.m, start, end)) chunks.push(c);
+      header = Buffer.concat(chunks);
+    }
+    const filtered = filterHeaderFields(header, fields, not);
+    if (memo && memo.size < MEMO_ENTRIES) memo.set(key, filtered);
+    return filtered;
   }
 }
 

@@ -7,8 +7,10 @@
  *    9051 7.5.1 forbids EXPUNGE here; the NOOP after tells).
  *  - FLAGS/UID only (e.g. `UID FETCH 1:* (FLAGS)`): core iterateFlags, one
  *    indexed query per chunk.
- *  - Otherwise batches of BATCH messages, one row query each, responses
- *    written before the next batch is read; literals stream in 1 MiB chunks
+ *  - Otherwise batches of BATCH messages, at most one row query each
+ *    (none when the node's cache has the messages and no flags are asked),
+ *    a batch's responses gathered into one write (FetchOutput) before the
+ *    next batch is read; literals read from the store stream in 1 MiB chunks
  *    with the socket's back-pressure (SessionApi.send).
  *  - \Seen (RFC 9051 6.4.5): BODY[...] (not PEEK), RFC822 and RFC822.TEXT in
  *    a read-write mailbox set it, before the batch is read, and a message
@@ -34,7 +36,7 @@ import type { FetchAttribute, FetchCommand, SequenceSet } from '../parser/index.
 import type { SelectedMailbox } from '../selected.ts';
 import type { FetchContent, FetchedMessage } from '../services.ts';
 import type { SessionApi } from './api.ts';
-import { flagsItem, MessageItems, modseqItem, stateOf, type FetchPiece } from './fetch-items.ts';
+import { flagsItem, MessageItems, modseqItem, stateOf, type FetchPiece, type LiteralPiece } from './fetch-items.ts';
 import { resolveSet, seenStored, uidRanges } from './message-set.ts';
 import { closeIfSelectedGone } from './updates.ts';
 import { clientUidRanges, vanishedEarlier, vanishedToTell } from './vanished.ts';
@@ -118,6 +120,7 @@ async function fetchSelected(s: SessionApi, cmd: FetchCommand): Promise<void> {
   const content = contentFor(items);
   // Flags and modseq are read only when answered (an implied \Seen answers FLAGS); the rest may come from the node's cache.
   const withState = marksSeen || cmd.changedSince !== null || items.some((a) => a.kind === 'FLAGS' || a.kind === 'MODSEQ');
+  const out = new FetchOutput(s);
   for (let i = 0; i < seqs.length; i += BATCH) {
     const batch = seqs.slice(i, i + BATCH);
     const uids = batch.map((seq) => box.uids[seq - 1]!);
@@ -136,14 +139,18 @@ async function fetchSelected(s: SessionApi, cmd: FetchCommand): Promise<void> {
         for (const a of items) pieces.push(await msg.item(a));
       } catch (err) {
         // RFC 3516 4.3: BINARY of a part whose encoding the server cannot undo.
-        if (err instanceof UnknownTransferEncodingError) return s.tagged(cmd.tag, 'NO', `Unknown Content-Transfer-Encoding in message ${seq}`, 'UNKNOWN-CTE');
+        if (err instanceof UnknownTransferEncodingError) {
+          await out.flush();
+          return s.tagged(cmd.tag, 'NO', `Unknown Content-Transfer-Encoding in message ${seq}`, 'UNKNOWN-CTE');
+        }
         throw err;
       }
       if (seenNow.has(m.uid) && !items.some((a) => a.kind === 'FLAGS')) pieces.push(await msg.item({ kind: 'FLAGS' }));
       // The implied \Seen is a flag change: with CONDSTORE on, its FETCH carries MODSEQ (RFC 7162 3.1).
       if (seenNow.has(m.uid) && s.condstore && !items.some((a) => a.kind === 'MODSEQ')) pieces.push([modseqItem(stateOf(m).modseq)]);
-      await writeFetch(s, seq, pieces);
+      await out.message(seq, pieces);
     }
+    await out.flush();
   }
   s.tagged(cmd.tag, 'OK', `${cmd.uid ? 'UID ' : ''}FETCH completed`);
 }
@@ -177,39 +184,101 @@ async function flagsOnly(
   }
 }
 
+/** Literals up to this size that are already in memory join the batch's one write. */
+const INLINE_LITERAL = 64 * 1024;
+/** The batch's gathered responses are sent once they reach this size. */
+const GATHER_BYTES = 128 * 1024;
+
 /**
- * `* seq FETCH (...)` with literals streamed; a literal that comes up short
- * (or whose read fails) is padded so the framing holds.
+ * The FETCH responses of a batch, gathered into one write: text and small
+ * in-memory literals are appended; a literal that must be read from the
+ * store streams (after what was gathered), padded if it comes up short so
+ * the framing holds.
  */
-async function writeFetch(s: SessionApi, seq: number, items: readonly FetchPiece[][]): Promise<void> {
-  let text = `* ${seq} FETCH (`;
-  for (let i = 0; i < items.length; i++) {
-    if (i > 0) text += ' ';
-    for (const piece of items[i]!) {
-      if (typeof piece === 'string') {
-        text += piece;
-        continue;
-      }
-      await s.send(`${text}${piece.binary ? '~' : ''}{${piece.length}}\r\n`);
-      text = '';
-      let sent = 0;
-      try {
-        for await (const chunk of piece.chunks()) {
-          const part = chunk.subarray(0, piece.length - sent);
-          sent += part.length;
-          await s.send(part);
-        }
-      } catch (err) {
-        // Finish the announced literal and the response, so the tagged NO that follows is read as a line.
-        await s.send(Buffer.alloc(piece.length - sent, 0x20));
-        await s.send(')\r\n');
-        throw err;
-      }
-      if (sent < piece.length) {
-        s.log.warn({ seq, missing: piece.length - sent }, 'message octets shorter than recorded');
-        await s.send(Buffer.alloc(piece.length - sent, 0x20));
+class FetchOutput {
+  private parts: Buffer[] = [];
+  private text = '';
+  /** The message being written (for the log). */
+  private seq = 0;
+  private bytes = 0;
+
+  constructor(private readonly s: SessionApi) {}
+
+  private push(text: string): void {
+    this.text += text;
+  }
+
+  private pushBuffer(b: Buffer): void {
+    this.endText();
+    this.parts.push(b);
+    this.bytes += b.length;
+  }
+
+  private endText(): void {
+    if (!this.text) return;
+    const b = Buffer.from(this.text, 'utf8');
+    this.parts.push(b);
+    this.bytes += b.length;
+    this.text = '';
+  }
+
+  /** `* seq FETCH (...)`. */
+  async message(seq: number, items: readonly FetchPiece[][]): Promise<void> {
+    this.seq = seq;
+    this.push(`* ${seq} FETCH (`);
+    for (let i = 0; i < items.length; i++) {
+      if (i > 0) this.push(' ');
+      for (const piece of items[i]!) {
+        if (typeof piece === 'string') this.push(piece);
+        else await this.literal(piece);
       }
     }
+    this.push(')\r\n');
+    if (this.bytes + this.text.length >= GATHER_BYTES) await this.flush();
   }
-  await s.send(`${text})\r\n`);
+
+  private async literal(piece: LiteralPiece): Promise<void> {
+    this.push(`${piece.binary ? '~' : ''}{${piece.length}}\r\n`);
+    const chunks = piece.chunks();
+    if (Array.isArray(chunks) && piece.length <= INLINE_LITERAL) {
+      let sent = 0;
+      for (const c of chunks as Buffer[]) {
+        const part = c.subarray(0, piece.length - sent);
+        sent += part.length;
+        this.pushBuffer(part);
+      }
+      if (sent < piece.length) this.short(this.seq, piece.length - sent);
+      return;
+    }
+    await this.flush();
+    let sent = 0;
+    try {
+      for await (const chunk of chunks) {
+        const part = chunk.subarray(0, piece.length - sent);
+        sent += part.length;
+        await this.s.send(part);
+      }
+    } catch (err) {
+      // Finish the announced literal and the response, so the tagged NO that follows is read as a line.
+      await this.s.send(Buffer.alloc(piece.length - sent, 0x20));
+      await this.s.send(')\r\n');
+      this.text = '';
+      throw err;
+    }
+    if (sent < piece.length) this.short(this.seq, piece.length - sent);
+  }
+
+  private short(seq: number, missing: number): void {
+    this.s.log.warn({ seq, missing }, 'message octets shorter than recorded');
+    this.pushBuffer(Buffer.alloc(missing, 0x20));
+  }
+
+  async flush(): Promise<void> {
+    this.endText();
+    if (this.parts.length === 0) return;
+    const out = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.bytes);
+    this.parts = [];
+    this.bytes = 0;
+    await this.s.send(out);
+  }
 }
