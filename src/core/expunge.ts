@@ -1,8 +1,8 @@
 /**
  * EXPUNGE and CLOSE (RFC 9051 6.4.3, 6.4.1) and UID EXPUNGE (RFC 4315 2.1):
  * remove the \Deleted messages of a mailbox, all of them or only those among
- * given UIDs, atomically (mailbox row lock, then one statement, sent
- * together: store/expunge.ts). The expunged UIDs get one new modseq and a tombstone
+ * given UIDs, atomically (one statement that locks the mailbox row first:
+ * store/expunge.ts). The expunged UIDs get one new modseq and a tombstone
  * each (QRESYNC VANISHED, RFC 7162 3.2), the quota counters drop by what was
  * removed, and the blobs are left to the collector (mail-gc.ts).
  */

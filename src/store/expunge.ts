@@ -1,49 +1,58 @@
 /**
  * EXPUNGE (RFC 9051 6.4.3), UID EXPUNGE (RFC 4315 2.1) and CLOSE's silent
- * expunge, in ONE statement, sent in one batch (Database.batch: one round
- * trip) after the statement that locks the mailbox row (mailbox-locks.ts).
- * Its modseq is the locked highest_modseq + 1, read by the statement. It:
+ * expunge, as ONE autocommit statement (one round trip). It:
+ *  - locks the account's mailbox row first (a CTE the DELETE waits for, so
+ *    the lock order of mailbox-locks.ts holds: mailbox row, then messages);
  *  - deletes the \Deleted messages (of the given UIDs, or all of them);
- *  - writes one 'expunge' journal row per UID with that modseq: the QRESYNC
- *    tombstones VANISHED is answered from (RFC 7162 3.2: the expunge bumps the
- *    mailbox modseq and the UIDs are associated with it);
- *  - subtracts what it removed from message_count and total_size on the UPDATE
- *    that sets highest_modseq (the invariant of migration 0002);
+ *  - bumps highest_modseq on the locked row and subtracts what it removed
+ *    from message_count and total_size (the invariant of migration 0002);
+ *  - writes one 'expunge' journal row per UID with the new modseq: the
+ *    QRESYNC tombstones VANISHED is answered from (RFC 7162 3.2: the expunge
+ *    bumps the mailbox modseq and the UIDs are associated with it);
  *  - queues the blobs for the collector (blob-gc.ts): never deleted inline,
  *    another mailbox or a concurrent append may use them.
  * Their search rows go with the messages (ON DELETE CASCADE).
+ *
+ * One statement under READ COMMITTED: the lock may be granted after a
+ * concurrent change committed that the statement's snapshot predates. The
+ * mailbox row is then read in its latest version (FOR UPDATE and UPDATE do
+ * that), and so is each message row the DELETE finds changed (a message no
+ * longer \Deleted stays); a message flagged \Deleted by that concurrent
+ * change is not seen, as if this EXPUNGE had run first.
  */
 import type { AccountId, MailboxId } from '../lib/ids.ts';
 import { parseUidRanges, rangeBounds, type UidRange } from '../lib/uid-ranges.ts';
-import type { Database } from './db.ts';
-import { lockedMailboxes, lockMailboxesStatement, type LockedMailbox } from './mailbox-locks.ts';
+import type { Queryable } from './db.ts';
 import { uidRangesAgg } from './uid-sql.ts';
 
-// $2: the account. The new modseq, from the row the batch locked; NULL (nothing deleted) for another account's mailbox.
-const NEXT = `WITH next AS (SELECT highest_modseq + 1 AS modseq FROM mailboxes WHERE id = $1 AND account_id = $2), `;
-const MINE = 'EXISTS (SELECT 1 FROM next)';
+// $2: the account. No row (nothing deleted, nothing locked) for another account's mailbox.
+const LOCK = `WITH box AS (SELECT highest_modseq FROM mailboxes WHERE id = $1 AND account_id = $2 FOR NO KEY UPDATE), `;
+const MINE = 'EXISTS (SELECT 1 FROM box)';
 
 const TAIL = `
   ), bump AS (
     UPDATE mailboxes
-       SET highest_modseq = (SELECT modseq FROM next),
+       SET highest_modseq = highest_modseq + 1,
            message_count = message_count - (SELECT count(*) FROM gone),
            total_size = total_size - (SELECT coalesce(sum(size), 0) FROM gone)
      WHERE id = $1 AND EXISTS (SELECT 1 FROM gone)
+    RETURNING highest_modseq
   ), journal AS (
-    INSERT INTO mailbox_changes(mailbox_id, modseq, uid, kind) SELECT $1, (SELECT modseq FROM next), uid, 'expunge' FROM gone
+    INSERT INTO mailbox_changes(mailbox_id, modseq, uid, kind) SELECT $1, (SELECT highest_modseq FROM bump), uid, 'expunge' FROM gone
   ), queued AS (
     INSERT INTO blob_gc_queue(blob_id) SELECT DISTINCT blob_id FROM gone ON CONFLICT (blob_id) DO NOTHING
   )
-  SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes, ${uidRangesAgg('gone')} AS uids, (SELECT modseq FROM next) AS modseq FROM gone`;
+  SELECT EXISTS (SELECT 1 FROM box) AS mine, count(*) AS n, coalesce(sum(size), 0) AS bytes, ${uidRangesAgg('gone')} AS uids,
+         (SELECT highest_modseq FROM bump) AS modseq
+    FROM gone`;
 
 const EXPUNGE_ALL = `
-  ${NEXT} gone AS (
+  ${LOCK} gone AS (
     DELETE FROM messages WHERE mailbox_id = $1 AND deleted AND ${MINE} RETURNING uid, size, blob_id
   ${TAIL}`;
 
 const EXPUNGE_UIDS = `
-  ${NEXT} gone AS (
+  ${LOCK} gone AS (
     DELETE FROM messages m USING unnest($3::bigint[], $4::bigint[]) AS r(lo, hi)
      WHERE m.mailbox_id = $1 AND m.deleted AND m.uid BETWEEN r.lo AND r.hi AND ${MINE}
     RETURNING m.uid, m.size, m.blob_id
@@ -57,30 +66,28 @@ export interface ExpungeResult {
 }
 
 /**
- * Locks the account's mailbox and expunges, in one transaction sent as one
- * batch. `uids` null: every \Deleted message; else only those among the
- * ranges (which must not overlap). Undefined: not the account's mailbox.
- * `modseq`: the expunge's (the mailbox's new highest), when anything went.
+ * Expunges in one statement. `uids` null: every \Deleted message; else only
+ * those among the ranges (which must not overlap). Undefined: not the
+ * account's mailbox. `modseq`: the expunge's (the mailbox's new highest),
+ * when anything went.
  */
 export async function expungeDeleted(
-  db: Database,
+  db: Queryable,
   accountId: AccountId,
   mailboxId: MailboxId,
   uids: readonly UidRange[] | null,
-): Promise<(ExpungeResult & { mailbox: LockedMailbox; modseq: bigint | null }) | undefined> {
-  const [locked, gone] = await db.batch([
-    lockMailboxesStatement(accountId, [mailboxId]),
-    uids === null ? { sql: EXPUNGE_ALL, params: [mailboxId, accountId] } : { sql: EXPUNGE_UIDS, params: [mailboxId, accountId, ...rangeBounds(uids)] },
-  ]);
-  const mailbox = lockedMailboxes(locked ?? [])[0];
-  if (!mailbox) return undefined;
-  const r = gone?.[0] as { n: string; bytes: string; uids: string | null; modseq: string | null } | undefined;
-  const count = Number(r?.n ?? 0);
+): Promise<(ExpungeResult & { modseq: bigint | null }) | undefined> {
+  const rows =
+    uids === null
+      ? await db.query(EXPUNGE_ALL, [mailboxId, accountId])
+      : await db.query(EXPUNGE_UIDS, [mailboxId, accountId, ...rangeBounds(uids)]);
+  const r = rows[0] as { mine: boolean; n: string; bytes: string; uids: string | null; modseq: string | null } | undefined;
+  if (!r?.mine) return undefined;
+  const count = Number(r.n);
   return {
-    mailbox,
-    uids: parseUidRanges(r?.uids),
+    uids: parseUidRanges(r.uids),
     count,
-    bytes: Number(r?.bytes ?? 0),
-    modseq: count > 0 && r?.modseq != null ? BigInt(r.modseq) : null,
+    bytes: Number(r.bytes),
+    modseq: count > 0 && r.modseq != null ? BigInt(r.modseq) : null,
   };
 }
