@@ -121,7 +121,7 @@ for (const engine of engines()) {
       const q = counting(t.db);
       const cctx = { ...ctx, db: q.db };
 
-      const first = await fetchMessages(cctx, cache, account, box, uids, { content: 'small' });
+      const first = await fetchMessages(cctx, { messages: cache }, account, box, uids, { content: 'small' });
       assert.equal(q.count(), 1);
       assert.deepEqual(first.map((m) => m.flags), [[], [], []]);
       const body = Buffer.concat(await fromAsync(readMessage(cctx, first[1]!, 0, first[1]!.size)));
@@ -129,7 +129,7 @@ for (const engine of engines()) {
       assert.equal(q.count(), 1, 'a small body comes with its row');
 
       // Again, without flags: no query at all; the octets are the same.
-      const again = await fetchMessages(cctx, cache, account, box, uids, { content: 'small', withState: false });
+      const again = await fetchMessages(cctx, { messages: cache }, account, box, uids, { content: 'small', withState: false });
       assert.equal(q.count(), 1);
       assert.deepEqual(Buffer.concat(await fromAsync(readMessage(cctx, again[1]!, 0, again[1]!.size))), body);
       assert.equal(again[1]!.flags, undefined);
@@ -137,7 +137,7 @@ for (const engine of engines()) {
       // A flag change by anyone is seen by the next FETCH that asks for flags: one narrow query.
       await storeFlags(ctx, { accountId: account, mailboxId: box, uids: [{ first: uids[1]!, last: uids[1]! }], operation: 'add', flags: ['\\Flagged', 'Work'] });
       const before = q.count();
-      const withFlags = await fetchMessages(cctx, cache, account, box, uids, { content: 'header' });
+      const withFlags = await fetchMessages(cctx, { messages: cache }, account, box, uids, { content: 'header' });
       assert.equal(q.count(), before + 1);
       assert.deepEqual(withFlags[1]!.flags?.slice().sort(), ['Work', '\\Flagged'].sort());
       assert.ok(withFlags[1]!.modseq! > first[1]!.modseq!);
@@ -145,10 +145,10 @@ for (const engine of engines()) {
       // An expunged message leaves a FETCH with flags; another account's FETCH of the same mailbox reads nothing.
       await storeFlags(ctx, { accountId: account, mailboxId: box, uids: [{ first: uids[0]!, last: uids[0]! }], operation: 'add', flags: ['\\Deleted'] });
       await expungeMessages(ctx, { accountId: account, mailboxId: box, uids: null });
-      const left = await fetchMessages(cctx, cache, account, box, uids, { content: 'small' });
+      const left = await fetchMessages(cctx, { messages: cache }, account, box, uids, { content: 'small' });
       assert.deepEqual(left.map((m) => m.uid), uids.slice(1));
       const other = await newAccount(ctx, 'other');
-      assert.deepEqual(await fetchMessages(cctx, cache, other, box, uids, { content: 'small' }), []);
+      assert.deepEqual(await fetchMessages(cctx, { messages: cache }, other, box, uids, { content: 'small' }), []);
     });
 
     test('a large message keeps its header in the cache and its body is read in ranges, the same octets', async () => {
@@ -158,8 +158,8 @@ for (const engine of engines()) {
       const big = rawMessage('big', `${'x'.repeat(76)}\r\n`.repeat(2000));
       const { uid } = await appendMessage(t.db, { mailboxId: box, raw: big });
       const cache = new MessageCache(1 << 20);
-      const [m] = await fetchMessages(ctx, cache, account, box, [uid], { content: 'small' });
-      const [cached] = await fetchMessages(ctx, cache, account, box, [uid], { content: 'small', withState: false });
+      const [m] = await fetchMessages(ctx, { messages: cache }, account, box, [uid], { content: 'small' });
+      const [cached] = await fetchMessages(ctx, { messages: cache }, account, box, [uid], { content: 'small', withState: false });
       assert.ok(m && cached);
       assert.ok((cached.content?.length ?? 0) < 1000, 'only the header section is kept');
       const whole = Buffer.concat(await fromAsync(readMessage(ctx, cached, 0, cached.size)));

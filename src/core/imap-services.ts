@@ -18,6 +18,7 @@ import type { MailboxChangeListener, MailboxWatcher } from './mailbox-change-fee
 import { copyMessages, moveMessages, type CopyResult } from './copy-move.ts';
 import { expungeMessages, type ExpungeResult } from './expunge.ts';
 import { claimRecent, iterateFlags, mailboxStatuses, selectMailbox, vanishedSince, type MailboxStatus, type MailboxView, type Vanished } from './mailbox-sync.ts';
+import { FlagCache } from './flag-cache.ts';
 import { MessageCache } from './message-cache.ts';
 import { fetchMessages, messageOctets, messageStructure, readMessage, type FetchedMessage, type FetchMessagesOptions, type MessageStructure } from './message-fetch.ts';
 import { storeFlags, type FlagState, type StoreFlagsInput, type StoreFlagsResult } from './message-flags.ts';
@@ -131,12 +132,21 @@ export interface ImapCoreServicesOptions {
   defaultQuotaBytes?: () => number;
   /** The node's cache of immutable message data (message-cache.ts); default one of 16 MiB. */
   messageCache?: MessageCache;
+  /** The node's cache of flags (flag-cache.ts); default one over `feed`; null: none. */
+  flagCache?: FlagCache | null;
 }
 
 export function createImapCoreServices(db: Database, directory: Directory, opts: ImapCoreServicesOptions): ImapCoreServices {
   const ctx = (actor: string): CoreContext => ({ db, actor, node: opts.node });
   const system = ctx('imap');
   const cache = opts.messageCache ?? new MessageCache(16 * 1024 * 1024);
+  // Flags per mailbox, kept exact for changes made through this node (applyLocal below, before the
+  // client is answered) and dropped at any other change the feed hints at (flag-cache.ts).
+  const flagCache =
+    opts.flagCache === null
+      ? undefined
+      : (opts.flagCache ?? new FlagCache({ watch: (mailboxId, onHint) => opts.feed.watchMailbox(mailboxId, (c) => onHint(c.modseq)) }));
+  const caches = { messages: cache, flags: flagCache };
   return {
     authenticate: (login, secret) => directory.authenticate(login, secret),
     mailboxTree: (accountId) => listMailboxTree(system, accountId),
@@ -162,7 +172,11 @@ export function createImapCoreServices(db: Database, directory: Directory, opts:
       return check?.over ?? false;
     },
     openUpload: () => new MessageSpool(db),
-    appendMessages: (account, mailbox, uploads) => appendMessages(ctx(account.address), account.id, mailbox, uploads),
+    async appendMessages(account, mailbox, uploads) {
+      const r = await appendMessages(ctx(account.address), account.id, mailbox, uploads);
+      flagCache?.applyLocal(r.mailboxId, r.modseq - BigInt(r.uids.length), r.modseq, { kind: 'append' });
+      return r;
+    },
     watchMailbox: (mailboxId, listener) => opts.feed.watchMailbox(mailboxId, listener),
     selectMailbox: (accountId, mailbox, o) => selectMailbox(system, accountId, mailbox, o),
     async mailboxChanges(accountId, mailboxId, since) {
@@ -174,15 +188,25 @@ export function createImapCoreServices(db: Database, directory: Directory, opts:
       for await (const chunk of iterateFlags(system, accountId, mailboxId, { changedSince: since })) changed.push(...chunk);
       return { highestModseq: gone.highestModseq, vanished: expandUidRanges(gone.vanished), changed };
     },
-    expunge: (accountId, mailboxId, uids) => expungeMessages(system, { accountId, mailboxId, uids }),
+    async expunge(accountId, mailboxId, uids) {
+      const r = await expungeMessages(system, { accountId, mailboxId, uids });
+      if (r.modseq !== null) flagCache?.applyLocal(mailboxId, r.modseq - 1n, r.modseq, { kind: 'expunge', uids: r.uids });
+      return r;
+    },
     iterateFlags: (accountId, mailboxId, uids, o) => iterateFlags(system, accountId, mailboxId, { uids, ...(o?.changedSince === undefined ? {} : { changedSince: o.changedSince }) }),
     vanishedSince: (accountId, mailboxId, since, upTo) => vanishedSince(system, accountId, mailboxId, since, upTo === undefined ? {} : { upTo }),
     claimRecent: (accountId, mailboxId) => claimRecent(system, accountId, mailboxId),
-    fetchMessages: (accountId, mailboxId, uids, o) => fetchMessages(system, cache, accountId, mailboxId, uids, o),
+    fetchMessages: (accountId, mailboxId, uids, o) => fetchMessages(system, caches, accountId, mailboxId, uids, o),
     messageOctets,
     readMessage: (m, start, end) => readMessage(system, m, start, end),
     messageStructure: (m) => messageStructure(system, m),
-    storeFlags: (input) => storeFlags(system, input),
+    async storeFlags(input) {
+      const r = await storeFlags(system, input);
+      // One STORE bumps the modseq by one, all its changed messages get it (store/flags.ts).
+      const m = r.changed[0]?.modseq;
+      if (m !== undefined) flagCache?.applyLocal(input.mailboxId, m - 1n, m, { kind: 'flags', rows: r.changed });
+      return r;
+    },
     searchMessages: (accountId, mailboxId, query, o) => searchMessages(system, accountId, mailboxId, query, o),
     copyMessages: (accountId, sourceId, targetId, uids, move) =>
       move

@@ -19,6 +19,7 @@ import { parseMimeStructure } from '../mail/mime-structure.ts';
 import type { ImapEnvelope, MimePart } from '../mail/mime-types.ts';
 import { fetchRows, fetchStates, readBlobRange, type FetchContent, type FetchRow } from '../store/fetch.ts';
 import type { CoreContext } from './context.ts';
+import type { FlagCache } from './flag-cache.ts';
 import type { CachedContent, MessageCache, MessageFacts } from './message-cache.ts';
 import { flagNames } from './message-flags.ts';
 
@@ -65,18 +66,25 @@ export interface FetchMessagesOptions {
   withState?: boolean;
 }
 
+/** The node's caches fetchMessages reads through (both optional). */
+export interface FetchCaches {
+  messages?: MessageCache | undefined;
+  flags?: FlagCache | undefined;
+}
+
 /**
  * The messages of `uids` (ascending) of the account's mailbox; UIDs no longer
- * there are left out, except that a batch served wholly from the cache
- * without state reads nothing, so a message expunged by another session but
- * not yet announced is still answered (RFC 2180 4.1.2 allows either).
+ * there are left out, except that a batch answered from the caches reads
+ * nothing, so a message expunged by another session but not yet announced is
+ * still answered (RFC 2180 4.1.2 allows either).
  *
- * One query at most: with every message cached, the state query alone (or
- * none); otherwise the full rows, which refresh the cache.
+ * One query at most: none when the node's caches hold the messages (and
+ * their flags, when asked); the state query alone when only flags are
+ * missing; otherwise the full rows, which refresh both caches.
  */
 export async function fetchMessages(
   ctx: CoreContext,
-  cache: MessageCache | undefined,
+  caches: FetchCaches,
   accountId: AccountId,
   mailboxId: MailboxId,
   uids: readonly number[],
@@ -84,6 +92,7 @@ export async function fetchMessages(
 ): Promise<FetchedMessage[]> {
   const content = opts.content ?? 'none';
   const withState = opts.withState ?? true;
+  const { messages: cache, flags: flagCache } = caches;
   const cached: MessageFacts[] = [];
   if (cache) {
     for (const uid of uids) {
@@ -94,17 +103,25 @@ export async function fetchMessages(
   }
   if (cache && cached.length === uids.length) {
     if (!withState) return cached.map((f) => ({ ...f, flags: undefined, modseq: undefined }));
+    const known = flagCache?.get(mailboxId, uids);
+    if (known) return cached.map((f, i) => ({ ...f, flags: known[i]!.flags, modseq: known[i]!.modseq }));
+    flagCache?.begin(mailboxId);
     const states = await fetchStates(ctx.db, accountId, mailboxId, uids);
     const byUid = new Map(cached.map((f) => [f.uid, f]));
-    return states.map((st) => ({ ...byUid.get(st.uid)!, flags: flagNames(st.flags, st.keywords), modseq: st.modseq }));
+    const out = states.rows.map((st) => ({ ...byUid.get(st.uid)!, flags: flagNames(st.flags, st.keywords), modseq: st.modseq }));
+    if (flagCache && states.highestModseq !== null) flagCache.fill(mailboxId, states.highestModseq, out);
+    return out;
   }
+  if (withState) flagCache?.begin(mailboxId);
   const rows = await fetchRows(ctx.db, accountId, mailboxId, uids, content);
   const treeRead = content !== 'headerOnly';
-  return rows.map((r) => {
+  const out = rows.map((r) => {
     const f = facts(r);
     cache?.put(mailboxId, f, cachedKind(content, r), treeRead);
     return { ...f, flags: flagNames(r.flags, r.keywords), modseq: r.modseq };
   });
+  if (withState && flagCache && rows[0]) flagCache.fill(mailboxId, rows[0].highestModseq, out);
+  return out;
 }
 
 /**

@@ -10,6 +10,8 @@ import type { Queryable } from './db.ts';
 import type { SystemFlags } from './messages.ts';
 
 export interface FetchRow {
+  /** The mailbox's highest modseq, in the same snapshot as the row. */
+  highestModseq: bigint;
   id: MessageId;
   uid: number;
   modseq: bigint;
@@ -44,7 +46,7 @@ export type FetchContent = 'none' | 'header' | 'headerOnly' | 'small';
 /** Largest blob read whole with its row: a batch of 100 holds at most 6.4 MB. */
 export const SMALL_BLOB = 64 * 1024;
 
-const FETCH_COLUMNS = `m.id, m.uid, m.modseq, m.size, m.internal_date, m.seen, m.answered, m.flagged, m.deleted, m.draft,
+const FETCH_COLUMNS = `b.highest_modseq, m.id, m.uid, m.modseq, m.size, m.internal_date, m.seen, m.answered, m.flagged, m.deleted, m.draft,
             m.keywords, m.envelope, m.bodystructure, m.header_prefix, m.blob_id, (m.bodystructure->'o'->>1)::int AS header_end`;
 // The blob octets come from a subquery per row, not a join: the planner then
 // reads each blob by its primary key instead of hashing the whole blobs table
@@ -74,6 +76,7 @@ export async function fetchRows(
   if (uids.length === 0) return [];
   const rows = await q.query(FETCH_SQL[content], [mailboxId, accountId, [...uids]]);
   return rows.map((r) => ({
+    highestModseq: BigInt(r.highest_modseq as string),
     id: Number(r.id) as MessageId,
     uid: Number(r.uid),
     modseq: BigInt(r.modseq as string),
@@ -105,16 +108,26 @@ export interface StateRow {
 }
 
 // Flags as bits and keywords NULL when empty: narrow rows parse faster (as store/mailbox-sync.ts flagsChunk).
-const STATE_SQL = `SELECT m.uid, m.modseq,
+const STATE_SQL = `SELECT m.uid, m.modseq, b.highest_modseq,
        (m.seen::int | (m.answered::int << 1) | (m.flagged::int << 2) | (m.deleted::int << 3) | (m.draft::int << 4)) AS f,
        CASE WHEN cardinality(m.keywords) = 0 THEN NULL ELSE m.keywords END AS k
   ${FETCH_FROM} ${FETCH_WHERE}`;
 
-/** Flags and modseq of `uids` (ascending) in the account's mailbox; missing UIDs are left out. */
-export async function fetchStates(q: Queryable, accountId: AccountId, mailboxId: MailboxId, uids: readonly number[]): Promise<StateRow[]> {
-  if (uids.length === 0) return [];
-  const rows = await q.query<{ uid: string; modseq: string; f: number; k: string[] | null }>(STATE_SQL, [mailboxId, accountId, [...uids]]);
-  return rows.map((r) => {
+/**
+ * Flags and modseq of `uids` (ascending) in the account's mailbox; missing
+ * UIDs are left out. `highestModseq`: the mailbox's, in the same snapshot
+ * (null when no row came back).
+ */
+export async function fetchStates(
+  q: Queryable,
+  accountId: AccountId,
+  mailboxId: MailboxId,
+  uids: readonly number[],
+): Promise<{ rows: StateRow[]; highestModseq: bigint | null }> {
+  if (uids.length === 0) return { rows: [], highestModseq: null };
+  const rows = await q.query<{ uid: string; modseq: string; highest_modseq: string; f: number; k: string[] | null }>(STATE_SQL, [mailboxId, accountId, [...uids]]);
+  const highest = rows[0] ? BigInt(rows[0].highest_modseq) : null;
+  return { highestModseq: highest, rows: rows.map((r) => {
     const f = Number(r.f);
     return {
       uid: Number(r.uid),
@@ -122,7 +135,7 @@ export async function fetchStates(q: Queryable, accountId: AccountId, mailboxId:
       flags: { seen: (f & 1) !== 0, answered: (f & 2) !== 0, flagged: (f & 4) !== 0, deleted: (f & 8) !== 0, draft: (f & 16) !== 0 },
       keywords: r.k ?? [],
     };
-  });
+  }) };
 }
 
 /**
