@@ -202,9 +202,14 @@ describe('two tegu serve nodes on one PostgreSQL: IDLE on B sees changes made th
 
     // The IDLE session on B survived and reports (at least) everything acknowledged.
     const want = before + ackedAtKill.length;
-    const seen = await awaitLine(idler, /^\* (\d+) EXISTS$/, 10_000);
+    // On a timeout, say what B logged (warnings: a failed IDLE update, the change feed), to tell why.
+    const withLog = async <R>(p: Promise<R>): Promise<R> =>
+      p.catch((err: unknown) => {
+        throw new Error(`${(err as Error).message}; B's log:\n${b.server.stdout().slice(-4000)}${b.server.stderr().slice(-4000)}`);
+      });
+    const seen = await withLog(awaitLine(idler, /^\* (\d+) EXISTS$/, 10_000));
     let count = Number(seen.match[1]);
-    while (count < want) count = Number((await awaitLine(idler, /^\* (\d+) EXISTS$/, 10_000)).match[1]);
+    while (count < want) count = Number((await withLog(awaitLine(idler, /^\* (\d+) EXISTS$/, 10_000))).match[1]);
     assert.ok(count === want || count === want + unacked.length, `EXISTS ${count}: want ${want} (+ ${unacked.length} of unknown outcome)`);
     idler.write('DONE\r\n');
     assert.match((await idler.until('i2')).done, /^i2 OK/);
