@@ -9,6 +9,7 @@ import { addressParser, decodeWords } from 'postal-mime';
 import { envelopeToJson, structureToJson, type StoredEnvelope } from './mime-json.ts';
 import { fieldValue } from './mime-header.ts';
 import { MAX_MESSAGE_HEADER_BYTES, MimeStructureParser, type ParsedMessage } from './mime-structure.ts';
+import { searchVector } from './search-terms.ts';
 
 export const MAX_HEADER_BYTES = MAX_MESSAGE_HEADER_BYTES;
 /** How much decoded body text (text/plain and text/html parts, UTF-8 octets) goes into the full-text index at most. */
@@ -106,6 +107,8 @@ export interface MessageSummary {
   /** The MIME tree with offsets into the message (messages.bodystructure; see mime-json.ts). */
   bodystructure: unknown;
   searchText: string;
+  /** searchText as a tsvector literal (search-terms.ts), built here rather than by the database. */
+  searchVector: string;
 }
 
 /** A parser for a message arriving in pieces, collecting what summarizeParsed() needs. */
@@ -129,6 +132,7 @@ export function summarizeParsed(parsed: ParsedMessage): MessageSummary {
   const date = get('date');
   const parsedDate = date ? new Date(date) : null;
   const people = [...from, ...addresses(get('to')), ...addresses(get('cc'))].map((a) => `${a.name} ${a.address}`).join(' ');
+  const searchText = `${subject} ${people} ${parsed.bodyText}`; // none of them holds a NUL
   return {
     subject,
     fromAddress: (from[0]?.address ?? '').toLowerCase(),
@@ -136,6 +140,7 @@ export function summarizeParsed(parsed: ParsedMessage): MessageSummary {
     sentAt: parsedDate && !Number.isNaN(parsedDate.getTime()) ? parsedDate : null,
     envelope: envelopeToJson(parsed.envelope),
     bodystructure: structureToJson(parsed.root),
-    searchText: `${subject} ${people} ${parsed.bodyText}`, // none of them holds a NUL
+    searchText,
+    searchVector: searchVector(searchText),
   };
 }

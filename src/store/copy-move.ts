@@ -47,8 +47,8 @@ const COPY_SQL = `
     INSERT INTO message_search(message_id, vector)
     SELECT p.new_id, s.vector FROM pairs p JOIN message_search s ON s.message_id = p.old_id
   ), pending AS (
-    INSERT INTO search_pending(message_id, text)
-    SELECT p.new_id, s.text FROM pairs p JOIN search_pending s ON s.message_id = p.old_id
+    INSERT INTO search_pending(message_id, text, vector)
+    SELECT p.new_id, s.text, s.vector FROM pairs p JOIN search_pending s ON s.message_id = p.old_id
   ), bump AS (
     UPDATE mailboxes
        SET uid_next = uid_next + (SELECT count(*) FROM ins), highest_modseq = $6::bigint,

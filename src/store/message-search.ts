@@ -22,7 +22,9 @@
  *    message that has the field;
  *  - body: indexed messages (message_search) match when the tsvector holds
  *    the words of the string as a phrase, each word as a prefix
- *    ('hello':* <-> 'wor':*); messages still queued (search_pending) match by
+ *    ('hello':* <-> 'wor':*), the words split as the node split the text
+ *    (mail/search-terms.ts) or, for vectors built before migration 0007, as
+ *    PostgreSQL's parser did; messages still queued (search_pending) match by
  *    substring of the queued text. Both texts are "subject, people, decoded
  *    body", so BODY also finds words of the subject and addresses;
  *  - text: body, or a substring of the header section;
@@ -35,6 +37,7 @@
  */
 import type { AccountId, MailboxId } from '../lib/ids.ts';
 import { expandUidRanges, parseUidRanges, rangeBounds, type UidRange } from '../lib/uid-ranges.ts';
+import { searchQuery } from '../mail/search-terms.ts';
 import type { Queryable } from './db.ts';
 import { uidRangesAgg } from './uid-sql.ts';
 
@@ -230,9 +233,12 @@ class Compiler {
     const pending = `EXISTS (SELECT 1 FROM search_pending sp WHERE sp.message_id = m.id AND sp.text ILIKE ${this.p(likeContains(value))})`;
     // Without a letter or digit the parser finds no word: only the queued text can be matched.
     if (!/[\p{L}\p{N}]/u.test(value)) return pending;
-    // phraseto_tsquery splits the string as the indexer split the text; each lexeme then gets :* (prefix).
-    const query = `(SELECT regexp_replace(phraseto_tsquery('simple', ${this.p(value)}::text)::text, '''( |$)', ''':*\\1', 'g')::tsquery)`;
-    return `(EXISTS (SELECT 1 FROM message_search ms WHERE ms.message_id = m.id AND ms.vector @@ ${query}) OR ${pending})`;
+    // Vectors built by the node (mail/search-terms.ts, migration 0007) match the node's split of the string;
+    // vectors built by to_tsvector before match the split phraseto_tsquery makes, each lexeme then a prefix (:*).
+    const node = searchQuery(value);
+    const parser = `(SELECT regexp_replace(phraseto_tsquery('simple', ${this.p(value)}::text)::text, '''( |$)', ''':*\\1', 'g')::tsquery)`;
+    const match = node === null ? `ms.vector @@ ${parser}` : `(ms.vector @@ ${this.p(node)}::text::tsquery OR ms.vector @@ ${parser})`;
+    return `(EXISTS (SELECT 1 FROM message_search ms WHERE ms.message_id = m.id AND ${match}) OR ${pending})`;
   }
 
   private header(field: string, value: string): string {

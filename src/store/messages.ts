@@ -56,6 +56,8 @@ export interface NewMessage {
   bodystructure: unknown;
   /** Text for the full-text index (headers and text parts), already bounded in size. */
   searchText: string;
+  /** The text's tsvector literal (mail/search-terms.ts searchVector); absent: the indexer builds it. */
+  searchVector?: string | undefined;
 }
 
 export interface InsertedMessage {
@@ -77,8 +79,9 @@ export interface InsertedMessage {
  *    a concurrent insert of the same content wait and return the one row (or
  *    takes a blob already stored by this transaction: one blob, many recipients);
  *  - msg + chg: the message row and its change-journal row;
- *  - srch: its text queued for the full-text index (built off this path by
- *    core/search-indexer.ts; see migrations/0003).
+ *  - srch: its text queued for the full-text index with the tsvector the node
+ *    built (mail/search-terms.ts, migration 0007), moved to message_search
+ *    off this path by core/search-indexer.ts (migrations/0003).
  * Every step hangs off alloc, so an unknown mailbox changes nothing (no rows).
  */
 export async function insertMessage(q: Queryable, m: NewMessage): Promise<InsertedMessage | undefined> {
@@ -98,7 +101,7 @@ export async function insertMessage(q: Queryable, m: NewMessage): Promise<Insert
     `WITH alloc AS (
        UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1,
                             message_count = message_count + 1, total_size = total_size + length($5::bytea) + $3::int
-        WHERE ${byName ? 'account_id = $1 AND name = $20' : 'id = $1'}
+        WHERE ${byName ? 'account_id = $1 AND name = $20' : 'id = $1 AND $20::text IS NULL'}
         RETURNING id, uid_next - 1 AS uid, highest_modseq AS modseq
      ), blob AS (
        ${blob}
@@ -114,14 +117,14 @@ export async function insertMessage(q: Queryable, m: NewMessage): Promise<Insert
        INSERT INTO mailbox_changes(mailbox_id, modseq, uid, kind)
        SELECT mailbox_id, modseq, uid, 'append' FROM msg
      ), srch AS (
-       INSERT INTO search_pending(message_id, text) SELECT id, $18 FROM msg
+       INSERT INTO search_pending(message_id, text, vector) SELECT id, $18, $21::text::tsvector FROM msg
      )
      SELECT id, mailbox_id, uid, modseq FROM msg`,
     [
       byName ? byName.accountId : m.mailbox, ...content, m.headerPrefix, m.internalDate,
       m.flags.seen, m.flags.answered, m.flags.flagged, m.flags.deleted, m.flags.draft, [...m.keywords],
       m.subject, m.fromAddress, m.messageId, m.sentAt, JSON.stringify(m.envelope), m.searchText,
-      m.bodystructure == null ? null : JSON.stringify(m.bodystructure), ...(byName ? [byName.name] : []),
+      m.bodystructure == null ? null : JSON.stringify(m.bodystructure), byName ? byName.name : null, m.searchVector ?? null,
     ],
   );
   const r = rows[0];

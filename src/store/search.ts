@@ -1,7 +1,8 @@
 /**
  * The full-text index (migrations/0003): messages queue their text in
  * search_pending when stored; indexPendingSearch turns a batch of queued rows
- * into message_search rows.
+ * into message_search rows: the vector the node built (migration 0007), or
+ * to_tsvector of the text for rows queued without one.
  */
 import type { Queryable } from './db.ts';
 
@@ -22,10 +23,10 @@ export async function indexPendingSearch(q: Queryable, limit: number): Promise<n
         WHERE message_id IN (SELECT sp.message_id FROM search_pending sp JOIN messages m ON m.id = sp.message_id
                               ORDER BY sp.message_id LIMIT $1
                               FOR UPDATE OF sp SKIP LOCKED FOR KEY SHARE OF m SKIP LOCKED)
-       RETURNING message_id, text
+       RETURNING message_id, text, vector
      ), indexed AS (
        INSERT INTO message_search(message_id, vector)
-       SELECT message_id, to_tsvector('simple', text) FROM claimed
+       SELECT message_id, coalesce(vector, to_tsvector('simple', text)) FROM claimed
        ON CONFLICT (message_id) DO UPDATE SET vector = EXCLUDED.vector
        RETURNING 1
      )
