@@ -83,8 +83,6 @@ function countParts(p: MimePart | undefined): number {
 export class MessageCache {
   private readonly entries = new Map<string, Entry>();
   private bytes = 0;
-  hits = 0;
-  misses = 0;
 
   /**
    * @param maxBytes the budget for all entries; 0 turns the cache off.
@@ -114,11 +112,7 @@ export class MessageCache {
   get(mailboxId: MailboxId, uid: number, need: ContentNeed): MessageFacts | undefined {
     const key = MessageCache.key(mailboxId, uid);
     const e = this.entries.get(key);
-    if (!e || !satisfies(e, need, this.maxContent)) {
-      this.misses++;
-      return undefined;
-    }
-    this.hits++;
+    if (!e || !satisfies(e, need, this.maxContent)) return undefined;
     // Most recently used last (Map keeps insertion order).
     this.entries.delete(key);
     this.entries.set(key, e);
