@@ -444,6 +444,32 @@ for (const engine of engines()) {
         await client.logout();
       });
 
+      it("a message list FETCH reflects another session's STORE at once, no NOOP between (the node's flag cache)", async () => {
+        await createMailbox(ctx, accounts.get(ALICE)!, 'Lists');
+        const mailboxId = await box(ALICE, 'Lists');
+        const uids: number[] = [];
+        for (const n of ['l1', 'l2', 'l3']) uids.push((await appendMessage(t.db, { mailboxId, raw: message(n) })).uid);
+        const a = await raw();
+        const b = await raw();
+        for (const x of [a, b]) {
+          await x.command('r', 'ENABLE IMAP4rev2');
+          await x.command('s', 'SELECT Lists');
+        }
+        const list = async (tag: string): Promise<string[]> =>
+          (await b.command(tag, `UID FETCH ${uids[0]}:${uids[2]} (FLAGS)`)).lines.map((l) => /FLAGS \(([^)]*)\)/.exec(l)![1]!);
+        assert.deepEqual(await list('b1'), ['', '', '']);
+        await a.command('a1', `UID STORE ${uids[1]} +FLAGS.SILENT (\\Flagged Work)`);
+        assert.deepEqual(await list('b2'), ['', '\\Flagged Work', '']);
+        await a.command('a2', `UID STORE ${uids[1]} -FLAGS.SILENT (Work)`);
+        await a.command('a3', `UID STORE ${uids[2]} +FLAGS.SILENT (\\Seen)`);
+        // b's own implied \Seen (BODY[] without PEEK) and its STORE count too.
+        await b.command('b3', `UID FETCH ${uids[0]} (BODY[])`);
+        await b.command('b4', `UID STORE ${uids[1]} +FLAGS.SILENT (\\Answered)`);
+        assert.deepEqual(await list('b5'), ['\\Seen', '\\Answered \\Flagged', '\\Seen']);
+        a.close();
+        b.close();
+      });
+
       it('STORE and EXPUNGE: another session sees FETCH, then EXPUNGE renumbered, on NOOP; EXAMINE refuses changes', async () => {
         const mailboxId = await box(ALICE, 'Busy');
         const extra: number[] = [];
