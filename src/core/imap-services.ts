@@ -132,8 +132,6 @@ export interface ImapCoreServicesOptions {
   defaultQuotaBytes?: () => number;
   /** The node's cache of immutable message data (message-cache.ts); default one of 16 MiB. */
   messageCache?: MessageCache;
-  /** The node's cache of flags (flag-cache.ts); default one over `feed`; null: none. */
-  flagCache?: FlagCache | null;
 }
 
 export function createImapCoreServices(db: Database, directory: Directory, opts: ImapCoreServicesOptions): ImapCoreServices {
@@ -142,10 +140,7 @@ export function createImapCoreServices(db: Database, directory: Directory, opts:
   const cache = opts.messageCache ?? new MessageCache(16 * 1024 * 1024);
   // Flags per mailbox, kept exact for changes made through this node (applyLocal below, before the
   // client is answered) and dropped at any other change the feed hints at (flag-cache.ts).
-  const flagCache =
-    opts.flagCache === null
-      ? undefined
-      : (opts.flagCache ?? new FlagCache({ watch: (mailboxId, onHint) => opts.feed.watchMailbox(mailboxId, (c) => onHint(c.modseq)) }));
+  const flagCache = new FlagCache({ watch: (mailboxId, onHint) => opts.feed.watchMailbox(mailboxId, (c) => onHint(c.modseq)) });
   const caches = { messages: cache, flags: flagCache };
   return {
     authenticate: (login, secret) => directory.authenticate(login, secret),
@@ -174,7 +169,7 @@ export function createImapCoreServices(db: Database, directory: Directory, opts:
     openUpload: () => new MessageSpool(db),
     async appendMessages(account, mailbox, uploads) {
       const r = await appendMessages(ctx(account.address), account.id, mailbox, uploads);
-      flagCache?.applyLocal(r.mailboxId, r.modseq - BigInt(r.uids.length), r.modseq, { kind: 'append' });
+      flagCache.applyLocal(r.mailboxId, r.modseq - BigInt(r.uids.length), r.modseq, { kind: 'append' });
       return r;
     },
     watchMailbox: (mailboxId, listener) => opts.feed.watchMailbox(mailboxId, listener),
@@ -190,7 +185,7 @@ export function createImapCoreServices(db: Database, directory: Directory, opts:
     },
     async expunge(accountId, mailboxId, uids) {
       const r = await expungeMessages(system, { accountId, mailboxId, uids });
-      if (r.modseq !== null) flagCache?.applyLocal(mailboxId, r.modseq - 1n, r.modseq, { kind: 'expunge', uids: r.uids });
+      if (r.modseq !== null) flagCache.applyLocal(mailboxId, r.modseq - 1n, r.modseq, { kind: 'expunge', uids: r.uids });
       return r;
     },
     iterateFlags: (accountId, mailboxId, uids, o) => iterateFlags(system, accountId, mailboxId, { uids, ...(o?.changedSince === undefined ? {} : { changedSince: o.changedSince }) }),
@@ -204,7 +199,7 @@ export function createImapCoreServices(db: Database, directory: Directory, opts:
       const r = await storeFlags(system, input);
       // One STORE bumps the modseq by one, all its changed messages get it (store/flags.ts).
       const m = r.changed[0]?.modseq;
-      if (m !== undefined) flagCache?.applyLocal(input.mailboxId, m - 1n, m, { kind: 'flags', rows: r.changed });
+      if (m !== undefined) flagCache.applyLocal(input.mailboxId, m - 1n, m, { kind: 'flags', rows: r.changed });
       return r;
     },
     searchMessages: (accountId, mailboxId, query, o) => searchMessages(system, accountId, mailboxId, query, o),
