@@ -24,14 +24,13 @@
 import type { MailboxId } from '../lib/ids.ts';
 import { parseUidRanges, rangeBounds, type UidRange } from '../lib/uid-ranges.ts';
 import type { Queryable } from './db.ts';
-import { uidRangesAgg, uidRangesJoin } from './uid-sql.ts';
+import { messagesInRanges, uidRangesAgg } from './uid-sql.ts';
 
-// $1 source, $2 target, $3/$4 UID ranges, $5 target uid_next, $6 target modseq.
-const COPY_SQL = `
+// $1 source, $2 target, $3/$4 UID ranges, $5 target uid_next, $6 target modseq (exported for test/store-plans.test.ts).
+export const COPY_SQL = `
   WITH src AS (
     SELECT m.*, row_number() OVER (ORDER BY m.uid) AS n
-      FROM messages m ${uidRangesJoin('m', '$3', '$4')}
-     WHERE m.mailbox_id = $1
+      FROM ${messagesInRanges('m', '$1', '$3', '$4')}
   ), ins AS (
     INSERT INTO messages(mailbox_id, uid, modseq, blob_id, header_prefix, size, internal_date,
                          seen, answered, flagged, deleted, draft, keywords,
@@ -61,15 +60,15 @@ const COPY_SQL = `
   SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes, ${uidRangesAgg('src')} AS source_uids FROM src`;
 
 // $1 source, $2 target, $3/$4 UID ranges, $5 target uid_next, $6 target modseq, $7 source modseq.
-const MOVE_SQL = `
+export const MOVE_SQL = `
   WITH src AS (
     SELECT m.id, m.uid, row_number() OVER (ORDER BY m.uid) AS n
-      FROM messages m ${uidRangesJoin('m', '$3', '$4')}
-     WHERE m.mailbox_id = $1
+      FROM ${messagesInRanges('m', '$1', '$3', '$4')}
   ), moved AS (
     UPDATE messages m SET mailbox_id = $2, uid = $5::bigint + src.n - 1, modseq = $6::bigint
       FROM src
-     WHERE m.id = src.id
+     -- ANY(ARRAY(...)): an index scan of the moved ids, where a generic plan would hash-join the whole table.
+     WHERE m.id = src.id AND m.id = ANY (ARRAY(SELECT id FROM src))
     RETURNING src.uid AS old_uid, m.uid AS new_uid, m.size
   ), from_box AS (
     UPDATE mailboxes

@@ -31,6 +31,7 @@ import type { AccountId, MailboxId } from '../lib/ids.ts';
 import { rangeBounds, type UidRange } from '../lib/uid-ranges.ts';
 import type { Queryable } from './db.ts';
 import type { SystemFlags } from './messages.ts';
+import { messagesInRanges } from './uid-sql.ts';
 
 export type FlagOperation = 'add' | 'remove' | 'replace';
 
@@ -86,7 +87,6 @@ const KEYWORDS: Record<FlagOperation, { value: string; changes: string }> = {
   },
 };
 
-const RANGES = 'unnest($2::bigint[], $3::bigint[]) AS r(lo, hi)';
 // $5: UNCHANGEDSINCE, NULL when not given.
 const FAILED = '($5::bigint IS NOT NULL AND m.modseq > $5::bigint)';
 const FLAG_COLS = 'seen, answered, flagged, deleted, draft, keywords';
@@ -99,8 +99,8 @@ function storeSql(op: FlagOperation): string {
       SELECT highest_modseq FROM mailboxes WHERE id = $1 AND account_id = $4
     ), scope AS (
       SELECT m.uid, m.modseq, m.${FLAG_COLS.split(', ').join(', m.')}, ${FAILED} AS failed, ${changes} AS changes
-        FROM messages m JOIN ${RANGES} ON m.uid BETWEEN r.lo AND r.hi
-       WHERE m.mailbox_id = $1 AND EXISTS (SELECT 1 FROM box)
+        FROM ${messagesInRanges('m', '$1', '$2', '$3')}
+       WHERE EXISTS (SELECT 1 FROM box)
     ), bump AS (
       UPDATE mailboxes SET highest_modseq = highest_modseq + 1
        WHERE id = $1 AND account_id = $4 AND EXISTS (SELECT 1 FROM scope WHERE changes AND NOT failed)
@@ -126,7 +126,8 @@ function storeSql(op: FlagOperation): string {
     ORDER BY uid NULLS FIRST`;
 }
 
-const SQL: Record<FlagOperation, string> = { add: storeSql('add'), remove: storeSql('remove'), replace: storeSql('replace') };
+/** The STORE statements by operation (exported for the plan test, test/store-plans.test.ts). */
+export const STORE_SQL: Record<FlagOperation, string> = { add: storeSql('add'), remove: storeSql('remove'), replace: storeSql('replace') };
 
 /**
  * Changes the flags in one statement. Undefined: not the account's mailbox
@@ -153,7 +154,7 @@ export async function storeFlags(
     deleted: boolean;
     draft: boolean;
     keywords: string[];
-  }>(SQL[op], [
+  }>(STORE_SQL[op], [
     mailboxId,
     lo,
     hi,

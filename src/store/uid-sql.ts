@@ -14,7 +14,17 @@ export function uidRangesAgg(source: string): string {
                     GROUP BY island) AS islands)`;
 }
 
-/** The join that restricts `alias`.uid to the ranges passed as two bigint arrays ($lo, $hi). */
-export function uidRangesJoin(alias: string, lo: string, hi: string): string {
-  return `JOIN unnest(${lo}::bigint[], ${hi}::bigint[]) AS r(lo, hi) ON ${alias}.uid BETWEEN r.lo AND r.hi`;
+/**
+ * A FROM-list item: the messages of mailbox `mailbox` whose uid lies in the
+ * ranges passed as two bigint arrays ($lo, $hi), as `alias` (the messages
+ * columns; ranges must not overlap). Each range is one index range scan of
+ * (mailbox_id, uid). The LATERAL subquery with OFFSET 0 is on purpose: as a
+ * plain join on `uid BETWEEN r.lo AND r.hi`, the generic plan (every
+ * connection runs with plan_cache_mode = force_generic_plan, store/postgres.ts)
+ * could not see how narrow the ranges are and read the whole mailbox for a
+ * STORE of one message.
+ */
+export function messagesInRanges(alias: string, mailbox: string, lo: string, hi: string): string {
+  return `unnest(${lo}::bigint[], ${hi}::bigint[]) AS r(lo, hi)
+          CROSS JOIN LATERAL (SELECT * FROM messages WHERE mailbox_id = ${mailbox} AND uid BETWEEN r.lo AND r.hi OFFSET 0) AS ${alias}`;
 }

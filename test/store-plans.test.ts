@@ -1,0 +1,138 @@
+/**
+ * Query plans of the statements that take a UID set, on both engines, under
+ * the generic plans every PostgreSQL connection uses (plan_cache_mode =
+ * force_generic_plan, store/postgres.ts): a STORE, COPY or MOVE of one
+ * message must read that message, not the whole mailbox. As a plain join on
+ * `uid BETWEEN r.lo AND r.hi` the generic plan read every message of the
+ * mailbox (a bitmap scan on mailbox_id), so one STORE in a mailbox of
+ * 100,000 messages cost 100,000 rows.
+ *
+ * Each statement is run by EXPLAIN ANALYZE inside a transaction that is
+ * rolled back, so nothing changes.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { CoreContext } from '../src/core/context.ts';
+import type { AccountId, MailboxId } from '../src/lib/ids.ts';
+import { getMailbox } from '../src/store/mailboxes.ts';
+import { COPY_SQL, MOVE_SQL } from '../src/store/copy-move.ts';
+import type { Tx } from '../src/store/db.ts';
+import { STORE_SQL } from '../src/store/flags.ts';
+import { engines, testContext, type TestDb } from './helpers/db.ts';
+import { fill, mailboxId, newAccount } from './helpers/mailbox-ops.ts';
+
+const MESSAGES = 120;
+/** Messages of another mailbox, so that the table is not just the one mailbox. */
+const BULK = 5000;
+const SCANS = new Set(['Seq Scan', 'Index Scan', 'Index Only Scan', 'Bitmap Heap Scan', 'Tid Scan']);
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Actual Rows'?: number;
+  'Actual Loops'?: number;
+  'Rows Removed by Filter'?: number;
+  'Rows Removed by Index Recheck'?: number;
+  Plans?: PlanNode[];
+}
+
+/** Rows the scans of `messages` produced or filtered out, over all loops. */
+function messageRowsRead(node: PlanNode): number {
+  let n = 0;
+  if (SCANS.has(node['Node Type']) && node['Relation Name'] === 'messages') {
+    const loops = node['Actual Loops'] ?? 1;
+    n += ((node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0) + (node['Rows Removed by Index Recheck'] ?? 0)) * loops;
+  }
+  for (const c of node.Plans ?? []) n += messageRowsRead(c);
+  return n;
+}
+
+/** EXPLAIN ANALYZE of `sql` with `args` (SQL literals) as a generic plan, in a transaction rolled back. */
+async function generic(tx: Tx, sql: string, args: string): Promise<PlanNode> {
+  await tx.query('SET LOCAL plan_cache_mode = force_generic_plan');
+  await tx.query(`PREPARE plan_probe AS ${sql}`);
+  try {
+    const rows = await tx.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE plan_probe(${args})`);
+    const raw = rows[0]!['QUERY PLAN'];
+    const doc = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { Plan: PlanNode }[];
+    return doc[0]!.Plan;
+  } finally {
+    await tx.query('DEALLOCATE plan_probe');
+  }
+}
+
+class Rollback extends Error {}
+
+async function rowsRead(t: TestDb, sql: string, args: string): Promise<number> {
+  let read = -1;
+  await t.db
+    .transaction(async (tx) => {
+      read = messageRowsRead(await generic(tx, sql, args));
+      throw new Rollback();
+    })
+    .catch((err: unknown) => {
+      if (!(err instanceof Rollback)) throw err;
+    });
+  return read;
+}
+
+for (const engine of engines()) {
+  describe(`plans of UID-set statements (${engine.name})`, () => {
+    let t: TestDb;
+    let ctx: CoreContext;
+    let alice: AccountId;
+    let inbox: MailboxId;
+    let archive: MailboxId;
+
+    before(async () => {
+      t = await engine.create();
+      ctx = testContext(t.db);
+      alice = await newAccount(ctx, 'plans');
+      inbox = await mailboxId(ctx, alice, 'INBOX');
+      archive = await mailboxId(ctx, alice, 'Archive');
+      await fill(t.db, inbox, MESSAGES, 'plan');
+      // The table must be much larger than the mailbox, as on a real server (on a table that is
+      // one mailbox a sequential scan is the right plan). Copies of one row, straight in SQL: only
+      // the plans matter here, not the other account's counters.
+      const other = await mailboxId(ctx, await newAccount(ctx, 'bulk'), 'INBOX');
+      await t.db.query(
+        `INSERT INTO messages(mailbox_id, uid, modseq, blob_id, header_prefix, size, internal_date, seen, answered, flagged, deleted, draft,
+                              keywords, subject, from_address, message_id, sent_at, envelope, bodystructure)
+         SELECT $1, g, 1, blob_id, header_prefix, size, internal_date, seen, answered, flagged, deleted, draft,
+                keywords, subject, from_address, message_id, sent_at, envelope, bodystructure
+           FROM messages, generate_series(1, $2::int) AS g
+          WHERE mailbox_id = $3 AND uid = 1`,
+        [other, BULK, inbox],
+      );
+      await t.db.query('ANALYZE messages');
+    });
+    after(async () => t.drop());
+
+    it('STORE of one UID reads that message, not the mailbox', async () => {
+      const uid = MESSAGES / 2;
+      for (const [op, seen] of [['add', true], ['remove', true], ['replace', false]] as const) {
+        const read = await rowsRead(t, STORE_SQL[op], `${inbox}, '{${uid}}', '{${uid}}', ${alice}, NULL, ${seen}, false, false, false, false, '{}'`);
+        assert.ok(read > 0 && read <= 4, `STORE ${op}: ${read} message rows read for one UID`);
+      }
+    });
+
+    it('STORE of two short ranges reads only them', async () => {
+      const read = await rowsRead(t, STORE_SQL.add, `${inbox}, '{10,100}', '{12,101}', ${alice}, NULL, true, false, false, false, false, '{}'`);
+      assert.ok(read >= 5 && read <= 12, `${read} message rows read for five UIDs`);
+    });
+
+    it('COPY and MOVE of one UID read that message, not the mailbox', async () => {
+      const target = (await getMailbox(t.db, archive))!;
+      const source = (await getMailbox(t.db, inbox))!;
+      const uid = MESSAGES - 3;
+      const copy = await rowsRead(t, COPY_SQL, `${inbox}, ${archive}, '{${uid}}', '{${uid}}', ${target.uidNext}, ${target.highestModseq + 1n}`);
+      assert.ok(copy > 0 && copy <= 4, `COPY: ${copy} message rows read for one UID`);
+      const move = await rowsRead(
+        t,
+        MOVE_SQL,
+        `${inbox}, ${archive}, '{${uid}}', '{${uid}}', ${target.uidNext}, ${target.highestModseq + 1n}, ${source.highestModseq + 1n}`,
+      );
+      assert.ok(move > 0 && move <= 4, `MOVE: ${move} message rows read for one UID`);
+    });
+  });
+}
