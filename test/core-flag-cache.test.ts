@@ -102,7 +102,27 @@ describe('FlagCache', () => {
     assert.ok(c.get(BOX, [1]));
     now += 200;
     assert.equal(c.get(BOX, [1]), undefined, 'older than ttlMs');
-    c.fill(BOX, 1n, [row(1, [], 1n), row(2, [], 1n), row(3, [], 1n), row(4, [], 1n)]);
+    c.fill(BOX, 1n, [row(2, [], 1n)]);
+    assert.ok(c.get(BOX, [1, 2]), 'a fill at the same modseq confirms the entries kept aside (nothing changed)');
+    now += 600;
+    assert.equal(c.get(BOX, [1]), undefined);
+    c.fill(BOX, 2n, [row(2, ['\\Seen'], 2n)]);
+    assert.equal(c.get(BOX, [1]), undefined, 'a fill at a newer modseq does not: UID 1 may have changed');
+    assert.deepEqual(c.get(BOX, [2])?.[0]?.flags, ['\\Seen']);
+    now += 600;
+    assert.equal(c.get(BOX, [2]), undefined);
+    feed.hint(BOX, 3n);
+    c.fill(BOX, 2n, [row(3, [], 2n)]);
+    assert.equal(c.get(BOX, [2, 3]), undefined, 'a hint above the old entries: a fill read before it is not kept');
+    c.fill(BOX, 3n, [row(3, [], 2n)]);
+    assert.equal(c.get(BOX, [2]), undefined, 'nor are the old entries confirmed by a newer fill');
+    assert.ok(c.get(BOX, [3]));
+    now += 600;
+    assert.equal(c.get(BOX, [3]), undefined);
+    c.applyLocal(BOX, 3n, 4n, { kind: 'flags', rows: [row(3, ['\\Seen'], 4n)] });
+    c.fill(BOX, 3n, [row(1, [], 1n)]);
+    assert.equal(c.get(BOX, [3]), undefined, 'a change made here while the entries were aside: a fill older than it is not kept');
+    c.fill(BOX, 5n, [row(1, [], 1n), row(2, [], 1n), row(3, [], 1n), row(4, [], 1n)]);
     assert.equal(c.get(BOX, [1]), undefined, 'more than maxPerMailbox');
     for (const id of [10, 11, 12] as MailboxId[]) {
       c.begin(id);

@@ -21,6 +21,9 @@
  *  - hints are best effort (a broken LISTEN loses them), so an entry is
  *    trusted for at most `ttlMs` after it was read or confirmed: a change made
  *    through another node is seen within that time even when its hint is lost.
+ *    Past that the entries are kept aside, not served: the next fill that read
+ *    the mailbox's highest modseq equal to the old validThrough confirms them
+ *    all (nothing changed since), so one query renews the whole mailbox.
  *
  * A message expunged by another session still has its cached flags until
  * the mailbox is dropped; FETCH may answer for it (RFC 2180 4.1.2), and the
@@ -43,8 +46,14 @@ export type LocalChange =
   | { kind: 'expunge'; uids: Iterable<number> };
 
 interface BoxState {
-  /** The mailbox modseq the entries are complete up to; null: none are (not filled yet, or dropped). */
+  /** The mailbox modseq the entries are complete up to; null: none are (not filled yet, dropped, or too old). */
   validThrough: bigint | null;
+  /**
+   * Entries too old to serve (ttlMs) are kept with the modseq they were
+   * complete up to: a fill that read exactly that modseq confirms them.
+   * Null while the entries are valid or cleared.
+   */
+  staleThrough: bigint | null;
   /**
    * While not filled: the highest modseq a change or hint named. A fill read
    * in a snapshot older than that is not kept (it raced with that change).
@@ -91,7 +100,10 @@ export class FlagCache {
     const box = this.boxes.get(mailboxId);
     if (!box || box.validThrough === null) return undefined;
     if (this.now() - box.checkedAt > this.ttlMs) {
-      this.forget(box, box.validThrough);
+      // Too old to serve without asking the store; kept for a fill to confirm.
+      box.staleThrough = box.validThrough;
+      box.validThrough = null;
+      box.floor = max(box.floor, box.staleThrough);
       return undefined;
     }
     const out: (FlagEntry & { uid: number })[] = [];
@@ -114,7 +126,7 @@ export class FlagCache {
   begin(mailboxId: MailboxId): void {
     if (this.boxes.has(mailboxId)) return;
     const unwatch = this.opts.watch(mailboxId, (modseq) => this.hint(mailboxId, modseq));
-    this.boxes.set(mailboxId, { validThrough: null, floor: 0n, checkedAt: 0, entries: new Map(), unwatch });
+    this.boxes.set(mailboxId, { validThrough: null, staleThrough: null, floor: 0n, checkedAt: 0, entries: new Map(), unwatch });
     this.evict();
   }
 
@@ -123,11 +135,15 @@ export class FlagCache {
     const box = this.boxes.get(mailboxId);
     if (!box || highest < box.floor) return;
     if (box.validThrough !== null && highest < box.validThrough) return; // older than what is kept
-    if (box.validThrough === null || highest > box.validThrough) {
+    if (box.validThrough === null && box.staleThrough === highest) {
+      // The store is still at the modseq the old entries were complete up to: nothing changed, all of them hold.
+      box.validThrough = highest;
+    } else if (box.validThrough === null || highest > box.validThrough) {
       // Not filled, or something changed that the cache did not see: start over from these rows.
       box.entries.clear();
       box.validThrough = highest;
     }
+    box.staleThrough = null;
     if (box.entries.size + rows.length > this.maxPerMailbox) {
       this.forget(box, highest);
       return;
@@ -169,6 +185,7 @@ export class FlagCache {
   private forget(box: BoxState, floor: bigint): void {
     box.entries.clear();
     box.validThrough = null;
+    box.staleThrough = null;
     box.floor = max(box.floor, floor);
   }
 
