@@ -20,7 +20,9 @@ import { getMailbox } from '../src/store/mailboxes.ts';
 import { COPY_SQL, MOVE_SQL } from '../src/store/copy-move.ts';
 import type { Tx } from '../src/store/db.ts';
 import { STORE_SQL } from '../src/store/flags.ts';
+import { searchStatement } from '../src/store/message-search.ts';
 import { INDEX_PENDING_SQL, indexPendingSearch } from '../src/store/search.ts';
+import { storeFlags } from '../src/core/message-flags.ts';
 import { engines, testContext, type TestDb } from './helpers/db.ts';
 import { fill, mailboxId, newAccount } from './helpers/mailbox-ops.ts';
 
@@ -64,6 +66,11 @@ async function generic(tx: Tx, sql: string, args: string): Promise<PlanNode> {
   } finally {
     await tx.query('DEALLOCATE plan_probe');
   }
+}
+
+/** Parameters as SQL literals for EXECUTE. */
+function literals(params: readonly unknown[]): string {
+  return params.map((p) => (typeof p === 'number' || typeof p === 'bigint' ? String(p) : `'${String(p).replace(/'/g, "''")}'`)).join(', ');
 }
 
 class Rollback extends Error {}
@@ -142,6 +149,20 @@ for (const engine of engines()) {
         `${inbox}, ${archive}, '{${uid}}', '{${uid}}', ${target.uidNext}, ${target.highestModseq + 1n}, ${source.highestModseq + 1n}`,
       );
       assert.ok(move > 0 && move <= 4, `MOVE: ${move} message rows read for one UID`);
+    });
+
+    it('SEARCH UNSEEN reads the unseen messages through their partial index, not the mailbox', async () => {
+      await storeFlags(ctx, { accountId: alice, mailboxId: archive, uids: [{ first: 1, last: 4294967295 }], operation: 'add', flags: ['\\Seen'] });
+      const box = (await getMailbox(t.db, inbox))!;
+      // Every message of INBOX but two seen.
+      await storeFlags(ctx, { accountId: alice, mailboxId: inbox, uids: [{ first: 1, last: box.uidNext - 3 }], operation: 'add', flags: ['\\Seen'] });
+      await t.db.query('ANALYZE messages');
+      const unseen = searchStatement(alice, inbox, { kind: 'not', operand: { kind: 'flag', flag: 'seen' } }, { maxUid: box.uidNext, withModseq: false });
+      const read = await rowsRead(t, unseen.sql, literals(unseen.params));
+      assert.ok(read >= 2 && read <= 4, `UNSEEN: ${read} message rows read for 2 unseen messages`);
+      const rows = await t.db.query<{ uids: string }>(unseen.sql, unseen.params);
+      assert.equal(rows[0]?.uids, `${box.uidNext - 2}:${box.uidNext - 1}`);
+      await storeFlags(ctx, { accountId: alice, mailboxId: inbox, uids: [{ first: 1, last: 4294967295 }], operation: 'remove', flags: ['\\Seen'] });
     });
 
     it('the search indexer reads the queued messages, not every older one', async () => {

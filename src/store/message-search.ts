@@ -48,7 +48,7 @@ import { uidRangesAgg } from './uid-sql.ts';
  */
 export const MAX_SEARCH_NODES = 4000;
 
-/** Trees of at most this many nodes run as prepared statements (Compiler.query). */
+/** Trees of at most this many nodes run as prepared statements (searchMessages). */
 const PREPARED_NODES = 3;
 
 export type SearchFlag = 'seen' | 'answered' | 'flagged' | 'deleted' | 'draft';
@@ -149,17 +149,6 @@ class Compiler {
     this.params = base;
   }
 
-  /**
-   * The statement's text depends on the tree's shape. Small trees (the usual
-   * UNSEEN, SUBJECT x, SINCE d, DELETED UID n:m) run as named prepared
-   * statements: their shapes are few, so the per-connection cache stays
-   * bounded, and they save a round trip and a plan. Larger trees run
-   * unprepared (store/db.ts).
-   */
-  query(q: Queryable, sql: string, prepare: boolean): Promise<Record<string, unknown>[]> {
-    return q.query(sql, this.params, { prepare });
-  }
-
   private p(value: unknown): string {
     this.params.push(value);
     return `$${this.params.length}`;
@@ -198,7 +187,7 @@ class Compiler {
       case 'blob':
         return `m.blob_id = ${this.p(c.blobId)}::bigint`;
       case 'not':
-        return `NOT COALESCE(${this.compile(c.operand)}, FALSE)`;
+        return neverNull(c.operand) ? `NOT ${this.compile(c.operand)}` : `NOT COALESCE(${this.compile(c.operand)}, FALSE)`;
       case 'and':
       case 'or':
         if (c.operands.length === 0) return c.kind === 'and' ? 'TRUE' : 'FALSE';
@@ -248,6 +237,29 @@ class Compiler {
 }
 
 /**
+ * Whether the SQL of `c` is never NULL (NOT NULL columns, EXISTS, parameters
+ * the parser always fills): then it needs no COALESCE, and a plain `NOT
+ * m.seen` lets PostgreSQL use the partial index of unseen messages (UNSEEN,
+ * NEW) where `COALESCE(NOT COALESCE(m.seen, FALSE), FALSE)` read the whole
+ * mailbox.
+ */
+function neverNull(c: SearchCriterion): boolean {
+  switch (c.kind) {
+    case 'date':
+      return c.of === 'internal'; // sent_at is NULL without a Date header
+    case 'text':
+      return c.field !== 'subject'; // subject is NULL without a Subject header; the others are EXISTS
+    case 'not':
+      return neverNull(c.operand);
+    case 'and':
+    case 'or':
+      return c.operands.every(neverNull);
+    default:
+      return true;
+  }
+}
+
+/**
  * The UIDs of the account's mailbox that match `criteria`, ascending, up to
  * `opts.maxUid`. A mailbox of another account (or none) matches nothing.
  * RangeError past MAX_SEARCH_NODES.
@@ -261,15 +273,33 @@ export async function searchMessages(
 ): Promise<SearchMatches> {
   if (countCriteria(criteria) > MAX_SEARCH_NODES) throw new RangeError(`more than ${MAX_SEARCH_NODES} search criteria`);
   if (opts.maxUid < 1) return { uids: new Uint32Array(0), modseqs: opts.withModseq ? [] : null };
+  // The statement's text depends on the tree's shape. Small trees (the usual UNSEEN, SUBJECT x, SINCE d,
+  // DELETED UID n:m) run as named prepared statements: their shapes are few, so the per-connection cache
+  // stays bounded, and they save a round trip and a plan. Larger trees run unprepared (store/db.ts).
   const prepare = countCriteria(criteria) <= PREPARED_NODES;
+  const { sql, params } = searchStatement(accountId, mailboxId, criteria, opts);
+  const rows = await q.query(sql, params, { prepare });
+  if (opts.withModseq) {
+    return { uids: Uint32Array.from(rows, (r) => Number(r.uid)), modseqs: rows.map((r) => BigInt(r.modseq as string)) };
+  }
+  return { uids: expandUidRanges(parseUidRanges(rows[0]?.uids as string | null)), modseqs: null };
+}
+
+/**
+ * The statement searchMessages runs: the matches as rows (uid, modseq) with
+ * `withModseq`, else one row with the UIDs as ranges (exported for
+ * test/store-plans.test.ts).
+ */
+export function searchStatement(
+  accountId: AccountId,
+  mailboxId: MailboxId,
+  criteria: SearchCriterion,
+  opts: SearchOptions,
+): { sql: string; params: unknown[] } {
   const c = new Compiler([mailboxId, accountId, opts.maxUid]);
   const where = c.compile(criteria);
   const hits = `SELECT m.uid, m.modseq FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
-      WHERE b.id = $1 AND b.account_id = $2 AND m.mailbox_id = $1 AND m.uid <= $3::bigint AND COALESCE(${where}, FALSE)`;
-  if (opts.withModseq) {
-    const rows = await c.query(q, `${hits} ORDER BY m.uid`, prepare);
-    return { uids: Uint32Array.from(rows, (r) => Number(r.uid)), modseqs: rows.map((r) => BigInt(r.modseq as string)) };
-  }
-  const rows = await c.query(q, `WITH hits AS (${hits}) SELECT ${uidRangesAgg('hits')} AS uids`, prepare);
-  return { uids: expandUidRanges(parseUidRanges(rows[0]?.uids as string | null)), modseqs: null };
+      WHERE b.id = $1 AND b.account_id = $2 AND m.mailbox_id = $1 AND m.uid <= $3::bigint AND ${neverNull(criteria) ? where : `COALESCE(${where}, FALSE)`}`;
+  const sql = opts.withModseq ? `${hits} ORDER BY m.uid` : `WITH hits AS (${hits}) SELECT ${uidRangesAgg('hits')} AS uids`;
+  return { sql, params: c.params };
 }
