@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { storeFlags } from '../src/core/message-flags.ts';
 import { MessageCache, type MessageFacts } from '../src/core/message-cache.ts';
-import { fetchMessages, readMessage } from '../src/core/message-fetch.ts';
+import { cacheAppended, fetchMessages, readMessage } from '../src/core/message-fetch.ts';
+import { appendMessages } from '../src/core/append-batch.ts';
 import { expungeMessages } from '../src/core/expunge.ts';
 import type { MailboxId, MessageId } from '../src/lib/ids.ts';
 import type { Database, Row } from '../src/store/db.ts';
@@ -149,6 +150,34 @@ for (const engine of engines()) {
       assert.deepEqual(left.map((m) => m.uid), uids.slice(1));
       const other = await newAccount(ctx, 'other');
       assert.deepEqual(await fetchMessages(cctx, { messages: cache }, other, box, uids, { content: 'small' }), []);
+    });
+
+    test('messages appended through the node are cached as a FETCH would read them: no query, the same facts and octets', async () => {
+      const ctx = testContext(t.db);
+      const account = await newAccount(ctx);
+      const box = await mailboxId(ctx, account, 'INBOX');
+      const small = Buffer.from(
+        'From: "A" <a@ops.test>\r\nTo: b@ops.test\r\nSubject: appended\r\nMessage-ID: <ap1@ops.test>\r\n' +
+          'Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b--\r\n',
+      );
+      const big = rawMessage('appended-big', `${'y'.repeat(76)}\r\n`.repeat(2000));
+      const r = await appendMessages(ctx, account, 'INBOX', [{ message: small, flags: ['\\Seen'] }, { message: big, flags: [] }]);
+      const cache = new MessageCache(1 << 20);
+      cacheAppended(cache, r.mailboxId, r.stored);
+      small.fill(0); // the upload's buffer belongs to the session: the cache kept a copy
+
+      const q = counting(t.db);
+      const cctx = { ...ctx, db: q.db };
+      const warm = await fetchMessages(cctx, { messages: cache }, account, box, r.uids, { content: 'small', withState: false });
+      assert.equal(q.count(), 0, 'no query for messages this node appended');
+      const cold = await fetchMessages(ctx, { messages: new MessageCache(1 << 20) }, account, box, r.uids, { content: 'small', withState: false });
+      const strip = (m: (typeof warm)[number]) => ({ ...m, content: undefined, memo: undefined, flags: undefined, modseq: undefined });
+      assert.deepEqual(warm.map(strip), cold.map(strip), 'the same facts, envelope and structure as read from the store');
+      assert.equal(warm[0]!.content?.toString(), cold[0]!.content?.toString());
+      assert.match(warm[0]!.content!.toString(), /^From: "A"/);
+      assert.ok((warm[1]!.content?.length ?? 0) < 1000, 'a large message: its header section only');
+      const body = Buffer.concat(await fromAsync(readMessage(cctx, warm[1]!, 0, warm[1]!.size)));
+      assert.ok(body.equals(big));
     });
 
     test('a large message keeps its header in the cache and its body is read in ranges, the same octets', async () => {

@@ -18,11 +18,11 @@
  */
 import { createHash } from 'node:crypto';
 import { InvalidInputError, NotFoundError } from '../lib/errors.ts';
-import type { AccountId, MailboxId, ModSeq, Uid, UidValidity } from '../lib/ids.ts';
+import type { AccountId, MailboxId, MessageId, ModSeq, Uid, UidValidity } from '../lib/ids.ts';
 import { summarizeMessage, summarizeParsed } from '../mail/headers.ts';
 import type { Queryable } from '../store/db.ts';
 import { findMailbox } from '../store/mailboxes.ts';
-import { insertMessage, type MessageContent, type NewMessage } from '../store/messages.ts';
+import { insertMessage, type InsertedMessage, type MessageContent, type NewMessage } from '../store/messages.ts';
 import { assembleBlob } from '../store/spool.ts';
 import { announceChanges, mailboxHint } from './change-hints.ts';
 import type { CoreContext } from './context.ts';
@@ -45,6 +45,22 @@ export interface AppendedMessages {
   /** In the order of the input. */
   uids: Uid[];
   modseq: ModSeq;
+  /** What was stored, in the order of the input (for the node's message cache). */
+  stored: StoredMessage[];
+}
+
+/** A message as stored by an append: its row's immutable columns, and its octets when they were in memory. */
+export interface StoredMessage {
+  id: MessageId;
+  uid: Uid;
+  blobId: number;
+  size: number;
+  internalDate: Date;
+  /** messages.envelope / messages.bodystructure as written. */
+  envelope: unknown;
+  bodystructure: unknown;
+  /** The whole message, when it was uploaded in memory (not spooled). */
+  raw?: Buffer;
 }
 
 /** A mailbox of the account, found by name before (APPEND checks the target before it accepts the literal). */
@@ -97,28 +113,43 @@ export async function appendMessages(
     };
   };
   const only = uploads.length === 1 ? uploads[0]!.message : undefined;
-  let inserted: { uid: number; modseq: bigint }[];
+  const built: NewMessage[] = [];
+  let inserted: InsertedMessage[];
   if (only && Buffer.isBuffer(only)) {
-    const r = await insertMessage(db, newMessage(0, { sha256: createHash('sha256').update(only).digest(), raw: only }));
+    const r = await insertMessage(db, (built[0] = newMessage(0, { sha256: createHash('sha256').update(only).digest(), raw: only })));
     if (!r) throw new NotFoundError(`mailbox ${JSON.stringify(mailboxName)} does not exist`);
     inserted = [r];
   } else {
     inserted = await withLockedMailboxes(ctx, accountId, [box.id], async (tx) => {
-      const out: { uid: number; modseq: bigint }[] = [];
+      const out: InsertedMessage[] = [];
       for (let i = 0; i < uploads.length; i++) {
         const m = uploads[i]!.message;
         const content: MessageContent = Buffer.isBuffer(m)
           ? { sha256: createHash('sha256').update(m).digest(), raw: m }
           : { blobId: await assembleBlob(tx, m.spoolId, m.sha256, m.size), size: m.size };
-        const r = await insertMessage(tx, newMessage(i, content));
+        const r = await insertMessage(tx, (built[i] = newMessage(i, content)));
         if (!r) throw new NotFoundError(`mailbox ${JSON.stringify(mailboxName)} does not exist`);
         out.push(r);
       }
       return out;
     });
   }
+  const stored = inserted.map((r, i): StoredMessage => {
+    const m = uploads[i]!.message;
+    const n = built[i]!;
+    return {
+      id: r.id,
+      uid: r.uid as Uid,
+      blobId: r.blobId,
+      size: sizeOf(m),
+      internalDate: n.internalDate,
+      envelope: n.envelope,
+      bodystructure: n.bodystructure,
+      ...(Buffer.isBuffer(m) ? { raw: m } : {}),
+    };
+  });
   const modseq = inserted[inserted.length - 1]!.modseq;
   // Committed: the hint goes out on its own (not awaited; see change-hints.ts).
   void announceChanges(db, [mailboxHint(box.id, modseq)]);
-  return { mailboxId: box.id, uidValidity: box.uidValidity, uids: inserted.map((r) => r.uid as Uid), modseq: modseq as ModSeq };
+  return { mailboxId: box.id, uidValidity: box.uidValidity, uids: inserted.map((r) => r.uid as Uid), modseq: modseq as ModSeq, stored };
 }

@@ -20,7 +20,7 @@ import { expungeMessages, type ExpungeResult } from './expunge.ts';
 import { claimRecent, iterateFlags, mailboxStatuses, selectMailbox, vanishedSince, type MailboxStatus, type MailboxView, type Vanished } from './mailbox-sync.ts';
 import { FlagCache } from './flag-cache.ts';
 import { MessageCache } from './message-cache.ts';
-import { fetchMessages, messageOctets, messageStructure, readMessage, type FetchedMessage, type FetchMessagesOptions, type MessageStructure } from './message-fetch.ts';
+import { cacheAppended, fetchMessages, messageOctets, messageStructure, readMessage, type FetchedMessage, type FetchMessagesOptions, type MessageStructure } from './message-fetch.ts';
 import { storeFlags, type FlagState, type StoreFlagsInput, type StoreFlagsResult } from './message-flags.ts';
 import { searchMessages, type SearchMatches, type SearchOptions, type SearchQuery } from './message-search.ts';
 import {
@@ -170,6 +170,7 @@ export function createImapCoreServices(db: Database, directory: Directory, opts:
     async appendMessages(account, mailbox, uploads) {
       const r = await appendMessages(ctx(account.address), account.id, mailbox, uploads);
       flagCache.applyLocal(r.mailboxId, r.modseq - BigInt(r.uids.length), r.modseq, { kind: 'append' });
+      cacheAppended(cache, r.mailboxId, r.stored);
       return r;
     },
     watchMailbox: (mailboxId, listener) => opts.feed.watchMailbox(mailboxId, listener),

@@ -19,6 +19,7 @@ import { parseMimeStructure } from '../mail/mime-structure.ts';
 import type { ImapEnvelope, MimePart } from '../mail/mime-types.ts';
 import { fetchRows, fetchStates, readBlobRange, type FetchContent, type FetchRow } from '../store/fetch.ts';
 import type { CoreContext } from './context.ts';
+import type { StoredMessage } from './append-batch.ts';
 import type { FlagCache } from './flag-cache.ts';
 import type { CachedContent, MessageCache, MessageFacts } from './message-cache.ts';
 import { flagNames } from './message-flags.ts';
@@ -52,6 +53,40 @@ function facts(r: FetchRow): MessageFacts {
     ...(r.headerEnd !== null ? { headerEnd: r.headerEnd } : {}),
   };
 }
+
+/**
+ * Puts messages this node just appended into its cache, as a FETCH would
+ * after reading them: new mail is what clients read next (a message list
+ * after IDLE reports it, then the body), and the node has every immutable
+ * part of it in hand. Spooled (large) uploads keep their facts only.
+ */
+export function cacheAppended(cache: MessageCache, mailboxId: MailboxId, stored: readonly StoredMessage[]): void {
+  for (const m of stored) {
+    const structure = structureFromJson(m.bodystructure);
+    const envelope = envelopeFromJson(m.envelope);
+    const raw = m.raw;
+    cache.put(
+      mailboxId,
+      {
+        id: m.id,
+        uid: m.uid,
+        size: m.size,
+        internalDate: m.internalDate,
+        headerPrefix: EMPTY,
+        blobId: m.blobId,
+        envelope,
+        structure,
+        // A copy when kept whole (the upload's buffer is the session's); put() copies the header of a larger one.
+        ...(raw ? { content: raw.length <= cache.maxContent ? Buffer.from(raw) : raw } : {}),
+        ...(structure ? { headerEnd: structure.bodyStart } : {}),
+      },
+      raw ? 'whole' : 'none',
+      true,
+    );
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
 
 /** What a row read with `content` holds, for the cache. */
 function cachedKind(content: FetchContent, r: FetchRow): CachedContent {

@@ -65,6 +65,7 @@ export interface InsertedMessage {
   mailboxId: MailboxId;
   uid: number;
   modseq: bigint;
+  blobId: number;
 }
 
 /**
@@ -97,7 +98,7 @@ export async function insertMessage(q: Queryable, m: NewMessage): Promise<Insert
          RETURNING id`
       : `SELECT blobs.id FROM blobs, alloc WHERE blobs.id = $2 AND $4::bytea IS NULL`;
   const content = 'sha256' in c ? [c.sha256, c.raw.length, c.raw] : [c.blobId, c.size, null];
-  const rows = await q.query<{ id: string; mailbox_id: string; uid: string; modseq: string }>(
+  const rows = await q.query<{ id: string; mailbox_id: string; uid: string; modseq: string; blob_id: string }>(
     `WITH alloc AS (
        UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1,
                             message_count = message_count + 1, total_size = total_size + length($5::bytea) + $3::int
@@ -112,14 +113,14 @@ export async function insertMessage(q: Queryable, m: NewMessage): Promise<Insert
        SELECT alloc.id, alloc.uid, alloc.modseq, blob.id, $5::bytea, length($5::bytea) + $3::int, $6, $7, $8, $9, $10, $11, $12::text[],
               $13, $14, $15, $16, $17::text::jsonb, $19::text::jsonb
          FROM alloc, blob
-       RETURNING id, mailbox_id, uid, modseq
+       RETURNING id, mailbox_id, uid, modseq, blob_id
      ), chg AS (
        INSERT INTO mailbox_changes(mailbox_id, modseq, uid, kind)
        SELECT mailbox_id, modseq, uid, 'append' FROM msg
      ), srch AS (
        INSERT INTO search_pending(message_id, text, vector) SELECT id, $18, $21::text::tsvector FROM msg
      )
-     SELECT id, mailbox_id, uid, modseq FROM msg`,
+     SELECT id, mailbox_id, uid, modseq, blob_id FROM msg`,
     [
       byName ? byName.accountId : m.mailbox, ...content, m.headerPrefix, m.internalDate,
       m.flags.seen, m.flags.answered, m.flags.flagged, m.flags.deleted, m.flags.draft, [...m.keywords],
@@ -129,7 +130,7 @@ export async function insertMessage(q: Queryable, m: NewMessage): Promise<Insert
   );
   const r = rows[0];
   return r
-    ? { id: Number(r.id) as MessageId, mailboxId: Number(r.mailbox_id) as MailboxId, uid: Number(r.uid), modseq: BigInt(r.modseq) }
+    ? { id: Number(r.id) as MessageId, mailboxId: Number(r.mailbox_id) as MailboxId, uid: Number(r.uid), modseq: BigInt(r.modseq), blobId: Number(r.blob_id) }
     : undefined;
 }
 
