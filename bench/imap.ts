@@ -45,10 +45,10 @@
  *   TEGU wants 8 characters; its hash made with scrypt ln=10 instead of 15,
  *   --tegu-scrypt-ln, since LOGIN speed is not measured and 10,000 full-cost
  *   LOGINs take most of an hour here), auth.allowPlaintext on and the per-IP
- *   connection limits off, INBOXes of u1..uC filled through core
- *   appendMessage and indexed by a server of their own (not timed); then a
- *   fresh `tegu serve --listen-imap` child process on free loopback ports for
- *   each idle N and for the workload. Without an IMAP listener in `tegu
+ *   connection limits off; then a fresh `tegu serve --listen-imap` child
+ *   process on free loopback ports for each idle N and for the workload,
+ *   whose INBOXes of u1..uC are filled by APPEND to that server and indexed
+ *   before the timing starts (both targets are filled the same way). Without an IMAP listener in `tegu
  *   serve` the tegu target fails with that message; the reference still runs.
  * - reference: Dovecot IMAP on 127.0.0.1:--reference-port from
  *   ../shared/reference (start.sh if nothing listens, stop.sh at the end only
@@ -71,12 +71,10 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { addAccount, getAccount } from '../src/core/accounts.ts';
-import { appendMessage, type SystemFlag } from '../src/core/append.ts';
+import type { SystemFlag } from '../src/core/append.ts';
 import type { CoreContext } from '../src/core/context.ts';
-import { getMailboxByName } from '../src/core/mailboxes.ts';
 import { setSetting } from '../src/core/settings.ts';
 import { hashPassword } from '../src/lib/password.ts';
-import type { Database } from '../src/store/db.ts';
 import { updatePasswordHash } from '../src/store/directory.ts';
 import { migrate } from '../src/store/migrate.ts';
 import { openPostgres } from '../src/store/postgres.ts';
@@ -902,31 +900,6 @@ const flagsOf = (m: { seen: boolean; flagged: boolean }): SystemFlag[] => [
   ...(m.flagged ? (['\\Flagged'] as const) : []),
 ];
 
-/** Fills u1..uC's INBOX through core appendMessage; returns the UIDs and sizes per client. */
-async function prefillTegu(db: Database, opts: Options, runId: string): Promise<WorkloadUser[]> {
-  const ctx: CoreContext = { db, actor: 'bench', node: 'bench' };
-  const out: WorkloadUser[] = [];
-  await pool(
-    Array.from({ length: opts.concurrency }, (_, k) => k + 1),
-    4,
-    async (k) => {
-      const user = userAddress(k);
-      const account = await getAccount(ctx, user);
-      const inbox = await getMailboxByName(ctx, account.id, 'INBOX');
-      const uids: number[] = [];
-      const sizes: number[] = [];
-      for (let j = 0; j < opts.messages; j++) {
-        const m = corpusMessage(j, user, runId);
-        const r = await appendMessage(db, { mailboxId: inbox.id, raw: m.raw, flags: flagsOf(m), internalDate: m.date });
-        uids.push(Number(r.uid));
-        sizes.push(m.raw.length);
-      }
-      out[k - 1] = { user, password: TEGU_PASSWORD, uids, sizes };
-    },
-  );
-  return out;
-}
-
 interface TeguServer {
   child: ChildProcess;
   imapPort: number;
@@ -980,7 +953,6 @@ async function benchTegu(opts: Options, runId: string): Promise<TargetResult> {
     say(`tegu: creating scratch database ${name} on ${redact(opts.database)}, ${users} users (not timed)...`);
     await create();
     const dataDir = await mkdtemp(join(tmpdir(), 'tegu-bench-imap-'));
-    let prefilled: WorkloadUser[] = [];
     try {
       const db = openPostgres({ url, max: 8, applicationName: 'tegu-bench-setup' });
       try {
@@ -1013,27 +985,12 @@ async function benchTegu(opts: Options, runId: string): Promise<TargetResult> {
             notes.push(`setting ${key} could not be set: ${errorText(err)}`);
           }
         }
-        if (opts.parts.includes('workload')) {
-          say(`tegu: filling ${opts.concurrency} INBOXes with ${opts.messages} messages each through core appendMessage (not timed)...`);
-          prefilled = await prefillTegu(db, opts, runId);
-        }
       } finally {
         await db.close();
       }
 
       const pidsFor = (srv: TeguServer) => (): number[] => teguServerPids(srv.child.pid!, name);
       const fds = Math.max(4096, maxIdle + 1024);
-
-      if (prefilled.length > 0) {
-        // A server of its own indexes the pre-filled messages (search_pending), so that no measured one does that work.
-        const srv = await startTegu(url, dataDir, fds, 'index');
-        try {
-          say('tegu: waiting for the search indexer to take in the pre-filled messages (not timed)...');
-          await waitIndexed(url);
-        } finally {
-          await stopChild(srv.child);
-        }
-      }
 
       if (opts.parts.includes('idle')) {
         for (const n of opts.idle) {
@@ -1062,6 +1019,10 @@ async function benchTegu(opts: Options, runId: string): Promise<TargetResult> {
       if (opts.parts.includes('workload')) {
         const srv = await startTegu(url, dataDir, fds, 'workload');
         try {
+          // Filled as the reference is, by IMAP APPEND to the server that is then measured.
+          say(`tegu: filling ${opts.concurrency} INBOXes with ${opts.messages} messages each by APPEND (not timed)...`);
+          const prefilled = await prefillOverImap(opts, { port: srv.imapPort, password: TEGU_PASSWORD, mailbox: 'INBOX', create: false, runId });
+          say('tegu: waiting for the search indexer to take in the pre-filled messages (not timed)...');
           await waitIndexed(url);
           const plan: WorkloadPlan = {
             kind: 'workload', target: 'tegu', port: srv.imapPort, mailbox: 'INBOX', clients: prefilled, ops: opts.ops,
@@ -1107,22 +1068,36 @@ async function waitIndexed(url: string): Promise<void> {
   }
 }
 
-/** Logs in as each of u1..uC, creates `mailbox` and APPENDs the messages; returns the UIDs and sizes per client. */
-async function prefillReference(opts: Options, mailbox: string, runId: string): Promise<WorkloadUser[]> {
+interface PrefillTarget {
+  port: number;
+  password: string;
+  mailbox: string;
+  /** CREATE the mailbox first. */
+  create: boolean;
+  runId: string;
+}
+
+/**
+ * Logs in as each of u1..uC, creates `mailbox` when asked and APPENDs the
+ * messages: both targets are filled the same way, through the server that is
+ * then measured. Returns the UIDs and sizes per client.
+ */
+async function prefillOverImap(opts: Options, target: PrefillTarget): Promise<WorkloadUser[]> {
+  const { mailbox, runId } = target;
   const out: WorkloadUser[] = [];
   await pool(
     Array.from({ length: opts.concurrency }, (_, k) => k + 1),
     8,
     async (k) => {
       const user = userAddress(k);
-      const c = await ImapClient.connect({ host: HOST, port: opts.referencePort, timeoutMs: opts.timeoutSeconds * 1000 });
+      const c = await ImapClient.connect({ host: HOST, port: target.port, timeoutMs: opts.timeoutSeconds * 1000 });
       try {
         const check = (what: string, r: TaggedResult): TaggedResult => {
           if (r.status !== 'OK') throw new Error(`${what} as ${user}: ${r.status} ${r.text}`);
           return r;
         };
-        check('LOGIN', await c.login(user, REFERENCE_PASSWORD));
-        check('CREATE', await c.command(`CREATE ${quote(mailbox)}`));
+        check('LOGIN', await c.login(user, target.password));
+        if (target.create) check('CREATE', await c.command(`CREATE ${quote(mailbox)}`));
         const literalPlus = c.capabilities.has('LITERAL+');
         const uids: number[] = [];
         const sizes: number[] = [];
@@ -1134,7 +1109,7 @@ async function prefillReference(opts: Options, mailbox: string, runId: string): 
           uids.push(uid ? Number(uid[1]) : j + 1);
           sizes.push(m.raw.length);
         }
-        out[k - 1] = { user, password: REFERENCE_PASSWORD, uids, sizes };
+        out[k - 1] = { user, password: target.password, uids, sizes };
       } finally {
         await c.logout();
       }
@@ -1217,7 +1192,7 @@ async function benchReference(opts: Options, runId: string): Promise<TargetResul
         if (opts.concurrency > REFERENCE_USERS) throw new Error(`--concurrency ${opts.concurrency}: the reference has only ${REFERENCE_USERS} users (one per client)`);
         say(`reference: filling folder ${mailbox} of ${opts.concurrency} users with ${opts.messages} messages each by APPEND (not timed)...`);
         created = true;
-        const clients = await prefillReference(opts, mailbox, runId);
+        const clients = await prefillOverImap(opts, { port: opts.referencePort, password: REFERENCE_PASSWORD, mailbox, create: true, runId });
         const plan: WorkloadPlan = {
           kind: 'workload', target: 'reference', port: opts.referencePort, mailbox, clients, ops: opts.ops,
           seconds: opts.seconds, warmup: opts.warmup, timeoutMs: opts.timeoutSeconds * 1000, runId,
