@@ -28,7 +28,7 @@ import { announceChanges, mailboxHint } from './change-hints.ts';
 import type { CoreContext } from './context.ts';
 import { withLockedMailboxes } from './locked-mailboxes.ts';
 import { normalizeMailboxName } from './mailbox-names.ts';
-import { parseFlags } from './message-flags.ts';
+import { flagNames, parseFlags } from './message-flags.ts';
 import type { SpooledMessage } from './spool.ts';
 
 export interface UploadedMessage {
@@ -53,6 +53,9 @@ export interface AppendedMessages {
 export interface StoredMessage {
   id: MessageId;
   uid: Uid;
+  modseq: ModSeq;
+  /** Flag names as stored (system flags, then keywords). */
+  flags: string[];
   blobId: number;
   size: number;
   internalDate: Date;
@@ -140,6 +143,8 @@ export async function appendMessages(
     return {
       id: r.id,
       uid: r.uid as Uid,
+      modseq: r.modseq as ModSeq,
+      flags: flagNames(flags[i]!.system, flags[i]!.keywords),
       blobId: r.blobId,
       size: sizeOf(m),
       internalDate: n.internalDate,

@@ -42,7 +42,7 @@ export interface FlagEntry {
 /** What a change committed through this node did (applyLocal). */
 export type LocalChange =
   | { kind: 'flags'; rows: readonly { uid: number; flags: string[]; modseq: bigint }[] }
-  | { kind: 'append' }
+  | { kind: 'append'; rows?: readonly { uid: number; flags: string[]; modseq: bigint }[] }
   | { kind: 'expunge'; uids: Iterable<number> };
 
 interface BoxState {
@@ -119,6 +119,43 @@ export class FlagCache {
   }
 
   /**
+   * What the cache holds of a mailbox: the modseq its entries are complete
+   * up to (valid, or kept aside past ttlMs) and how many there are. When the
+   * store confirms that the mailbox is at that modseq with that many
+   * messages, the entries are every message of it (each entry is a message
+   * the mailbox had at that modseq, an expunge through this node removes
+   * its entry, and any other change moves the modseq): see messages().
+   */
+  known(mailboxId: MailboxId): { modseq: bigint; count: number } | undefined {
+    const box = this.boxes.get(mailboxId);
+    const through = box?.validThrough ?? box?.staleThrough ?? null;
+    return box && through !== null ? { modseq: through, count: box.entries.size } : undefined;
+  }
+
+  /**
+   * The cached messages of a mailbox the store just confirmed at `modseq`
+   * (see known()): UIDs ascending, how many lack \Seen, the first of those.
+   * The entries are trusted again from now (as by a fill). Undefined when
+   * they changed meanwhile.
+   */
+  messages(mailboxId: MailboxId, modseq: bigint): { uids: number[]; unseen: number; firstUnseenUid: number | null } | undefined {
+    const box = this.boxes.get(mailboxId);
+    if (!box || (box.validThrough ?? box.staleThrough) !== modseq || modseq < box.floor) return undefined;
+    box.validThrough = modseq;
+    box.staleThrough = null;
+    box.checkedAt = this.now();
+    const uids = [...box.entries.keys()].sort((a, b) => a - b);
+    let unseen = 0;
+    let firstUnseenUid: number | null = null;
+    for (const uid of uids) {
+      if (box.entries.get(uid)!.flags.includes('\\Seen')) continue;
+      unseen++;
+      firstUnseenUid ??= uid;
+    }
+    return { uids, unseen, firstUnseenUid };
+  }
+
+  /**
    * Before a query whose rows will be given to fill(): from now on changes
    * and hints for the mailbox are tracked, so a fill that raced with one is
    * not kept.
@@ -156,8 +193,19 @@ export class FlagCache {
   applyLocal(mailboxId: MailboxId, from: bigint, to: bigint, change: LocalChange): void {
     const box = this.boxes.get(mailboxId);
     if (!box) return;
+    if (box.validThrough === null && box.staleThrough !== null && box.staleThrough === from && box.floor <= from) {
+      // Entries kept aside past ttlMs: a change that follows on exactly keeps them what the store had
+      // at `to` (anything else changed meanwhile shows as a higher modseq when they are confirmed).
+      if (this.apply(box, change, to)) {
+        box.staleThrough = to;
+        box.floor = max(box.floor, to);
+      }
+      return;
+    }
     if (box.validThrough === null) {
       box.floor = max(box.floor, to);
+      box.staleThrough = null;
+      box.entries.clear();
       return;
     }
     if (box.validThrough >= to) return; // a fill already read it
@@ -165,12 +213,25 @@ export class FlagCache {
       this.forget(box, to);
       return;
     }
+    if (this.apply(box, change, to)) box.validThrough = to;
+  }
+
+  /** Applies a change to the entries; false when that made the mailbox too big to keep (dropped). */
+  private apply(box: BoxState, change: LocalChange, to: bigint): boolean {
     if (change.kind === 'flags') {
       for (const r of change.rows) if (box.entries.has(r.uid)) box.entries.set(r.uid, { flags: r.flags, modseq: r.modseq });
+    } else if (change.kind === 'append') {
+      // New messages: their flags are what the append gave them (so a mailbox whose every message is
+      // cached stays so, which SELECT relies on; see known()).
+      if (box.entries.size + (change.rows?.length ?? 0) > this.maxPerMailbox) {
+        this.forget(box, to);
+        return false;
+      }
+      for (const r of change.rows ?? []) box.entries.set(r.uid, { flags: r.flags, modseq: r.modseq });
     } else if (change.kind === 'expunge') {
       for (const uid of change.uids) box.entries.delete(uid);
     }
-    box.validThrough = to;
+    return true;
   }
 
   /** A change hint (any node): a modseq above what the cache accounts for drops the mailbox's entries. */

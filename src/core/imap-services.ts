@@ -17,10 +17,10 @@ import type { CoreContext } from './context.ts';
 import type { MailboxChangeListener, MailboxWatcher } from './mailbox-change-feed.ts';
 import { copyMessages, moveMessages, type CopyResult } from './copy-move.ts';
 import { expungeMessages, type ExpungeResult } from './expunge.ts';
-import { claimRecent, iterateFlags, mailboxStatuses, selectMailbox, vanishedSince, type MailboxStatus, type MailboxView, type Vanished } from './mailbox-sync.ts';
+import { claimRecent, iterateFlags, mailboxStatuses, selectMailbox, vanishedSince, type KnownMailboxes, type MailboxStatus, type MailboxView, type Vanished } from './mailbox-sync.ts';
 import { FlagCache } from './flag-cache.ts';
 import { MessageCache } from './message-cache.ts';
-import { cacheAppended, fetchMessages, messageOctets, messageStructure, readMessage, type FetchedMessage, type FetchMessagesOptions, type MessageStructure } from './message-fetch.ts';
+import { cacheAppended, fetchMessages, fillFlagCache, messageOctets, messageStructure, readMessage, type FetchedMessage, type FetchMessagesOptions, type MessageStructure } from './message-fetch.ts';
 import { storeFlags, type FlagState, type StoreFlagsInput, type StoreFlagsResult } from './message-flags.ts';
 import { searchMessages, type SearchMatches, type SearchOptions, type SearchQuery } from './message-search.ts';
 import {
@@ -134,6 +134,11 @@ export interface ImapCoreServicesOptions {
   messageCache?: MessageCache;
 }
 
+/** SELECT reads the flags of a mailbox of at most this many messages into the flag cache when they are not all there. */
+const FILL_AT_SELECT = 2_000;
+/** Mailbox names whose id the node remembers for SELECT (least recently selected go first). */
+const MAX_KNOWN_NAMES = 10_000;
+
 export function createImapCoreServices(db: Database, directory: Directory, opts: ImapCoreServicesOptions): ImapCoreServices {
   const ctx = (actor: string): CoreContext => ({ db, actor, node: opts.node });
   const system = ctx('imap');
@@ -142,6 +147,23 @@ export function createImapCoreServices(db: Database, directory: Directory, opts:
   // client is answered) and dropped at any other change the feed hints at (flag-cache.ts).
   const flagCache = new FlagCache({ watch: (mailboxId, onHint) => opts.feed.watchMailbox(mailboxId, (c) => onHint(c.modseq)) });
   const caches = { messages: cache, flags: flagCache };
+  // SELECT reads no message when the flag cache holds every message of the mailbox (store/mailbox-sync.ts
+  // KNOWN): which mailbox a name was last time is remembered, and the statement checks it.
+  const mailboxOfName = new Map<string, MailboxId>();
+  const known: KnownMailboxes = {
+    known(accountId, mailbox) {
+      const id = typeof mailbox === 'number' ? mailbox : mailboxOfName.get(`${accountId}/${mailbox.name}`);
+      const k = id === undefined ? undefined : flagCache.known(id);
+      return id === undefined || !k ? undefined : { mailboxId: id, modseq: k.modseq, count: k.count };
+    },
+    messages: (mailboxId, modseq) => flagCache.messages(mailboxId, modseq),
+    learn(accountId, name, mailboxId) {
+      const key = `${accountId}/${name}`;
+      mailboxOfName.delete(key);
+      mailboxOfName.set(key, mailboxId);
+      if (mailboxOfName.size > MAX_KNOWN_NAMES) mailboxOfName.delete(mailboxOfName.keys().next().value!);
+    },
+  };
   return {
     authenticate: (login, secret) => directory.authenticate(login, secret),
     mailboxTree: (accountId) => listMailboxTree(system, accountId),
@@ -169,12 +191,23 @@ export function createImapCoreServices(db: Database, directory: Directory, opts:
     openUpload: () => new MessageSpool(db),
     async appendMessages(account, mailbox, uploads) {
       const r = await appendMessages(ctx(account.address), account.id, mailbox, uploads);
-      flagCache.applyLocal(r.mailboxId, r.modseq - BigInt(r.uids.length), r.modseq, { kind: 'append' });
+      flagCache.applyLocal(r.mailboxId, r.modseq - BigInt(r.uids.length), r.modseq, {
+        kind: 'append',
+        rows: r.stored.map((m) => ({ uid: m.uid, flags: m.flags, modseq: m.modseq })),
+      });
       cacheAppended(cache, r.mailboxId, r.stored);
       return r;
     },
     watchMailbox: (mailboxId, listener) => opts.feed.watchMailbox(mailboxId, listener),
-    selectMailbox: (accountId, mailbox, o) => selectMailbox(system, accountId, mailbox, o),
+    async selectMailbox(accountId, mailbox, o) {
+      const view = await selectMailbox(system, accountId, mailbox, { ...o, cache: known });
+      const k = flagCache.known(view.id);
+      if (view.messageCount > 0 && view.messageCount <= FILL_AT_SELECT && (k?.modseq !== view.highestModseq || k.count !== view.messageCount)) {
+        // Not every message's flags cached: read them all once, so the next SELECT reads none.
+        await fillFlagCache(system, flagCache, accountId, view.id, Array.from(view.uids));
+      }
+      return view;
+    },
     async mailboxChanges(accountId, mailboxId, since) {
       // Expunges first: a message changed after this read is reported again next time, never lost.
       const gone = await vanishedSince(system, accountId, mailboxId, since);

@@ -20,7 +20,7 @@
  */
 import { InvalidInputError, NotFoundError } from '../lib/errors.ts';
 import type { AccountId, MailboxId, ModSeq, Uid, UidValidity } from '../lib/ids.ts';
-import { ALL_UIDS, countUids, expandUidRanges, normalizeUidRanges, type UidRange } from '../lib/uid-ranges.ts';
+import { ALL_UIDS, countUids, expandUidRanges, normalizeUidRanges, uidRangesOf, type UidRange } from '../lib/uid-ranges.ts';
 import * as store from '../store/mailbox-sync.ts';
 import type { CoreContext } from './context.ts';
 import { mailboxObjectId, normalizeMailboxName } from './mailbox-names.ts';
@@ -62,11 +62,31 @@ function countIn(ranges: readonly UidRange[], from: number, to: number): number 
  * is given by id, or by name (found and read in one statement); NotFoundError
  * when it is not one of the account's (or the name is not a valid one).
  */
+/**
+ * A node's knowledge of a mailbox's messages (the IMAP services' FlagCache):
+ * what it would vouch for, and the messages as of a modseq the store confirmed.
+ */
+export interface KnownMailboxes {
+  /** The mailbox a name probably is, with the modseq and count its cached messages are complete for; undefined: nothing known. */
+  known(accountId: AccountId, mailbox: MailboxId | { name: string }): store.KnownMessages | undefined;
+  /** The cached messages when still complete as of `modseq` (the store just confirmed it); undefined when they changed meanwhile. */
+  messages(mailboxId: MailboxId, modseq: bigint): CachedMessages | undefined;
+  /** Records which mailbox a name was. */
+  learn(accountId: AccountId, name: string, mailboxId: MailboxId): void;
+}
+
+export interface CachedMessages {
+  /** Ascending. */
+  uids: number[];
+  unseen: number;
+  firstUnseenUid: number | null;
+}
+
 export async function selectMailbox(
   ctx: CoreContext,
   accountId: AccountId,
   mailbox: MailboxId | { name: string },
-  opts: { claimRecent?: boolean } = {},
+  opts: { claimRecent?: boolean; cache?: KnownMailboxes | undefined } = {},
 ): Promise<MailboxView> {
   let target = mailbox;
   if (typeof mailbox !== 'number') {
@@ -77,8 +97,23 @@ export async function selectMailbox(
       throw err;
     }
   }
-  const snap = await store.mailboxSnapshot(ctx.db, accountId, target, { claimRecent: opts.claimRecent ?? false });
+  const claimRecent = opts.claimRecent ?? false;
+  const cache = opts.cache;
+  let snap = await store.mailboxSnapshot(ctx.db, accountId, target, { claimRecent, known: cache?.known(accountId, target) });
   if (!snap) throw new NotFoundError(`mailbox ${typeof mailbox === 'number' ? mailbox : JSON.stringify(mailbox.name)} does not exist`);
+  if (typeof target !== 'number') cache?.learn(accountId, target.name, snap.id);
+  if (snap.known) {
+    const cached = cache?.messages(snap.id, snap.highestModseq);
+    if (cached && cached.uids.length === snap.messageCount) {
+      snap = { ...snap, uids: uidRangesOf(cached.uids), unseen: cached.unseen, firstUnseenUid: cached.firstUnseenUid };
+    } else {
+      // Changed on this node between the statement and now (rare): read it all. A \Recent claim
+      // made by the first statement stays this session's; this one claims nothing more.
+      const again = await store.mailboxSnapshot(ctx.db, accountId, snap.id, {});
+      if (!again) throw new NotFoundError(`mailbox ${snap.id} does not exist`);
+      snap = { ...again, recent: snap.recent };
+    }
+  }
   const recent = snap.recent;
   return {
     id: snap.id,

@@ -55,6 +55,23 @@ function facts(r: FetchRow): MessageFacts {
 }
 
 /**
+ * Reads the flags of every one of `uids` (a mailbox's whole UID map, as
+ * SELECT just reported it) into the flag cache: from then on a re-SELECT
+ * reads no message while the mailbox changes only through this node (see
+ * FlagCache.known()), and a message list FETCH finds all flags cached.
+ */
+export async function fillFlagCache(ctx: CoreContext, flagCache: FlagCache, accountId: AccountId, mailboxId: MailboxId, uids: readonly number[]): Promise<void> {
+  flagCache.begin(mailboxId);
+  const states = await fetchStates(ctx.db, accountId, mailboxId, uids);
+  if (states.highestModseq === null) return;
+  flagCache.fill(
+    mailboxId,
+    states.highestModseq,
+    states.rows.map((st) => ({ uid: st.uid, flags: flagNames(st.flags, st.keywords), modseq: st.modseq })),
+  );
+}
+
+/**
  * Puts messages this node just appended into its cache, as a FETCH would
  * after reading them: new mail is what clients read next (a message list
  * after IDLE reports it, then the body), and the node has every immutable

@@ -10,7 +10,19 @@ import type { Queryable } from './db.ts';
 import type { SystemFlags } from './messages.ts';
 import { uidRangesAgg } from './uid-sql.ts';
 
+/** What the caller's cache holds of a mailbox (mailboxSnapshot `known`). */
+export interface KnownMessages {
+  mailboxId: MailboxId;
+  modseq: bigint;
+  count: number;
+}
+
 export interface MailboxSnapshot {
+  /**
+   * The caller's KnownMessages matched (same mailbox, modseq and count): uids,
+   * unseen and firstUnseenUid were not read (empty, 0, null); the caller's set is exact.
+   */
+  known: boolean;
   id: MailboxId;
   name: string;
   uidValidity: UidValidity;
@@ -27,12 +39,21 @@ export interface MailboxSnapshot {
   firstUnseenUid: number | null;
 }
 
+/**
+ * The per-message parts of the snapshot, skipped when the caller already
+ * holds them: $3 a mailbox id, $4 its modseq and $5 its message count as the
+ * node's flag cache knows them (NULLs when it does not). When the mailbox is
+ * that one, still at that modseq (every change moves it) and with that many
+ * messages, the node's set of messages is exactly the mailbox's, and the
+ * statement reads no message at all (`known`); else it reads them as before.
+ */
+const KNOWN = 'mb.id = $3::bigint AND mb.highest_modseq = $4::bigint AND mb.message_count = $5::int';
 const SNAPSHOT_SQL = `
   SELECT mb.id, mb.name, mb.uidvalidity, mb.uid_next, mb.highest_modseq, mb.recent_uid,
-         mb.message_count, mb.total_size,
-         ${uidRangesAgg('(SELECT uid FROM messages WHERE mailbox_id = mb.id) AS all_uids')} AS uids,
-         (SELECT count(*) FROM messages WHERE mailbox_id = mb.id AND NOT seen) AS unseen,
-         (SELECT min(uid) FROM messages WHERE mailbox_id = mb.id AND NOT seen) AS first_unseen
+         mb.message_count, mb.total_size, coalesce(${KNOWN}, false) AS known,
+         CASE WHEN ${KNOWN} THEN NULL ELSE ${uidRangesAgg('(SELECT uid FROM messages WHERE mailbox_id = mb.id) AS all_uids')} END AS uids,
+         CASE WHEN ${KNOWN} THEN 0 ELSE (SELECT count(*) FROM messages WHERE mailbox_id = mb.id AND NOT seen) END AS unseen,
+         CASE WHEN ${KNOWN} THEN NULL ELSE (SELECT min(uid) FROM messages WHERE mailbox_id = mb.id AND NOT seen) END AS first_unseen
     FROM mailboxes mb
    WHERE mb.id = $1 AND mb.account_id = $2`;
 
@@ -77,9 +98,11 @@ export async function mailboxSnapshot(
   q: Queryable,
   accountId: AccountId,
   mailbox: MailboxId | { name: string },
-  opts: { claimRecent?: boolean } = {},
+  opts: { claimRecent?: boolean; known?: KnownMessages | undefined } = {},
 ): Promise<(MailboxSnapshot & { recent: { from: number; to: number } | null }) | undefined> {
+  const known = opts.known;
   const rows = await q.query<{
+    known: boolean;
     claim_from?: string | null;
     claim_to?: string | null;
     id: string;
@@ -101,11 +124,18 @@ export async function mailboxSnapshot(
       : opts.claimRecent
         ? SNAPSHOT_CLAIM_BY_NAME_SQL
         : SNAPSHOT_BY_NAME_SQL,
-    [typeof mailbox === 'number' ? mailbox : mailbox.name, accountId],
+    [
+      typeof mailbox === 'number' ? mailbox : mailbox.name,
+      accountId,
+      known?.mailboxId ?? null,
+      known ? known.modseq.toString() : null,
+      known?.count ?? null,
+    ],
   );
   const r = rows[0];
   if (!r) return undefined;
   return {
+    known: r.known,
     recent: r.claim_from != null && r.claim_to != null ? { from: Number(r.claim_from), to: Number(r.claim_to) } : null,
     id: Number(r.id) as MailboxId,
     name: r.name,
