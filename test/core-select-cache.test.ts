@@ -74,6 +74,30 @@ describe('FlagCache.known() / messages()', () => {
   });
 });
 
+test('FlagCache: at most maxEntries messages in all, the least recently used mailboxes dropped first', () => {
+  const unwatched: MailboxId[] = [];
+  const c = new FlagCache({ watch: (id) => () => unwatched.push(id), maxEntries: 5 });
+  const a = 1 as MailboxId;
+  const b = 2 as MailboxId;
+  const d = 3 as MailboxId;
+  for (const id of [a, b]) {
+    c.begin(id);
+    c.fill(id, 1n, [row(1, [], 1n), row(2, [], 1n)]);
+  }
+  assert.equal(c.entries, 4);
+  assert.ok(c.get(a, [1]), 'a used last');
+  c.begin(d);
+  c.fill(d, 1n, [row(1, [], 1n), row(2, [], 1n), row(3, [], 1n)]);
+  assert.deepEqual(unwatched, [b], 'the least recently used other mailbox goes');
+  assert.equal(c.entries, 5);
+  assert.ok(c.get(a, [1, 2]) && c.get(d, [1, 2, 3]));
+  c.applyLocal(d, 1n, 2n, { kind: 'expunge', uids: [3] });
+  c.applyLocal(a, 1n, 2n, { kind: 'append', rows: [row(3, [], 2n)] });
+  assert.equal(c.entries, 5);
+  c.clear();
+  assert.equal(c.entries, 0);
+});
+
 /** A database that counts the statements that read message rows of the snapshot. */
 function counting(db: Database): { db: Database; reads: () => number } {
   let n = 0;

@@ -29,8 +29,9 @@
  * the mailbox is dropped; FETCH may answer for it (RFC 2180 4.1.2), and the
  * session's map keeps it until it is told anyway.
  *
- * Bounded: at most `maxMailboxes` mailboxes (least recently used go first)
- * of at most `maxPerMailbox` messages each (past that a fill is not kept).
+ * Bounded: at most `maxMailboxes` mailboxes and `maxEntries` messages in
+ * all (least recently used mailboxes go first), at most `maxPerMailbox`
+ * messages per mailbox (past that a fill is not kept).
  */
 import type { MailboxId } from '../lib/ids.ts';
 
@@ -69,6 +70,8 @@ interface BoxState {
 export interface FlagCacheOptions {
   maxMailboxes?: number;
   maxPerMailbox?: number;
+  /** Messages in all mailboxes together; default 500,000 (an entry is about 125 octets of heap: some 60 MB). */
+  maxEntries?: number;
   ttlMs?: number;
   /** Subscribes to the change hints of a mailbox (the node's MailboxChangeFeed); returns the unsubscribe. */
   watch: (mailboxId: MailboxId, onHint: (modseq: bigint) => void) => () => void;
@@ -81,18 +84,27 @@ export class FlagCache {
   private readonly boxes = new Map<MailboxId, BoxState>();
   private readonly maxMailboxes: number;
   private readonly maxPerMailbox: number;
+  private readonly maxEntries: number;
+  /** Entries in all mailboxes. */
+  private total = 0;
   private readonly ttlMs: number;
   private readonly now: () => number;
 
   constructor(private readonly opts: FlagCacheOptions) {
     this.maxMailboxes = opts.maxMailboxes ?? 10_000;
     this.maxPerMailbox = opts.maxPerMailbox ?? 10_000;
+    this.maxEntries = opts.maxEntries ?? 500_000;
     this.ttlMs = opts.ttlMs ?? 1000;
     this.now = opts.now ?? Date.now;
   }
 
   get mailboxes(): number {
     return this.boxes.size;
+  }
+
+  /** Messages cached in all mailboxes. */
+  get entries(): number {
+    return this.total;
   }
 
   /** The flags of every one of `uids`, or undefined when any is missing or the mailbox's state is too old. */
@@ -170,7 +182,14 @@ export class FlagCache {
   /** Rows read (after begin()) in one snapshot in which the mailbox's highest modseq was `highest`. */
   fill(mailboxId: MailboxId, highest: bigint, rows: readonly (FlagEntry & { uid: number })[]): void {
     const box = this.boxes.get(mailboxId);
-    if (!box || highest < box.floor) return;
+    if (!box) return;
+    const before = box.entries.size;
+    this.fillBox(box, highest, rows);
+    this.resized(mailboxId, box, before);
+  }
+
+  private fillBox(box: BoxState, highest: bigint, rows: readonly (FlagEntry & { uid: number })[]): void {
+    if (highest < box.floor) return;
     if (box.validThrough !== null && highest < box.validThrough) return; // older than what is kept
     if (box.validThrough === null && box.staleThrough === highest) {
       // The store is still at the modseq the old entries were complete up to: nothing changed, all of them hold.
@@ -193,6 +212,12 @@ export class FlagCache {
   applyLocal(mailboxId: MailboxId, from: bigint, to: bigint, change: LocalChange): void {
     const box = this.boxes.get(mailboxId);
     if (!box) return;
+    const before = box.entries.size;
+    this.applyToBox(box, from, to, change);
+    this.resized(mailboxId, box, before);
+  }
+
+  private applyToBox(box: BoxState, from: bigint, to: bigint, change: LocalChange): void {
     if (box.validThrough === null && box.staleThrough !== null && box.staleThrough === from && box.floor <= from) {
       // Entries kept aside past ttlMs: a change that follows on exactly keeps them what the store had
       // at `to` (anything else changed meanwhile shows as a higher modseq when they are confirmed).
@@ -238,8 +263,20 @@ export class FlagCache {
   hint(mailboxId: MailboxId, modseq: bigint): void {
     const box = this.boxes.get(mailboxId);
     if (!box) return;
+    const before = box.entries.size;
     if (box.validThrough === null) box.floor = max(box.floor, modseq);
     else if (modseq > box.validThrough) this.forget(box, modseq);
+    this.resized(mailboxId, box, before);
+  }
+
+  /** Accounts for a mailbox's entries having changed in number; past maxEntries drops other mailboxes, least recently used first. */
+  private resized(mailboxId: MailboxId, box: BoxState, before: number): void {
+    this.total += box.entries.size - before;
+    if (this.total <= this.maxEntries) return;
+    for (const [id] of this.boxes) {
+      if (this.total <= this.maxEntries) return;
+      if (id !== mailboxId) this.drop(id);
+    }
   }
 
   /** Drops a mailbox's entries; fills read before modseq `floor` are not kept. */
@@ -254,6 +291,7 @@ export class FlagCache {
   drop(mailboxId: MailboxId): void {
     const box = this.boxes.get(mailboxId);
     if (!box) return;
+    this.total -= box.entries.size;
     this.boxes.delete(mailboxId);
     box.unwatch();
   }
