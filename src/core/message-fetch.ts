@@ -55,20 +55,31 @@ function facts(r: FetchRow): MessageFacts {
 }
 
 /**
+ * The flags and modseqs of `uids` as stored now, given to the flag cache
+ * (begun before the query, so a fill that raced with a change is not kept).
+ */
+async function readStates(
+  ctx: CoreContext,
+  flagCache: FlagCache | undefined,
+  accountId: AccountId,
+  mailboxId: MailboxId,
+  uids: readonly number[],
+): Promise<{ uid: number; flags: string[]; modseq: bigint }[]> {
+  flagCache?.begin(mailboxId);
+  const states = await fetchStates(ctx.db, accountId, mailboxId, uids);
+  const rows = states.rows.map((st) => ({ uid: st.uid, flags: flagNames(st.flags, st.keywords), modseq: st.modseq }));
+  if (flagCache && states.highestModseq !== null) flagCache.fill(mailboxId, states.highestModseq, rows);
+  return rows;
+}
+
+/**
  * Reads the flags of every one of `uids` (a mailbox's whole UID map, as
  * SELECT just reported it) into the flag cache: from then on a re-SELECT
  * reads no message while the mailbox changes only through this node (see
  * FlagCache.known()), and a message list FETCH finds all flags cached.
  */
 export async function fillFlagCache(ctx: CoreContext, flagCache: FlagCache, accountId: AccountId, mailboxId: MailboxId, uids: readonly number[]): Promise<void> {
-  flagCache.begin(mailboxId);
-  const states = await fetchStates(ctx.db, accountId, mailboxId, uids);
-  if (states.highestModseq === null) return;
-  flagCache.fill(
-    mailboxId,
-    states.highestModseq,
-    states.rows.map((st) => ({ uid: st.uid, flags: flagNames(st.flags, st.keywords), modseq: st.modseq })),
-  );
+  await readStates(ctx, flagCache, accountId, mailboxId, uids);
 }
 
 /**
@@ -157,12 +168,9 @@ export async function fetchMessages(
     if (!withState) return cached.map((f) => ({ ...f, flags: undefined, modseq: undefined }));
     const known = flagCache?.get(mailboxId, uids);
     if (known) return cached.map((f, i) => ({ ...f, flags: known[i]!.flags, modseq: known[i]!.modseq }));
-    flagCache?.begin(mailboxId);
-    const states = await fetchStates(ctx.db, accountId, mailboxId, uids);
+    const states = await readStates(ctx, flagCache, accountId, mailboxId, uids);
     const byUid = new Map(cached.map((f) => [f.uid, f]));
-    const out = states.rows.map((st) => ({ ...byUid.get(st.uid)!, flags: flagNames(st.flags, st.keywords), modseq: st.modseq }));
-    if (flagCache && states.highestModseq !== null) flagCache.fill(mailboxId, states.highestModseq, out);
-    return out;
+    return states.map((st) => ({ ...byUid.get(st.uid)!, flags: st.flags, modseq: st.modseq }));
   }
   if (withState) flagCache?.begin(mailboxId);
   const rows = await fetchRows(ctx.db, accountId, mailboxId, uids, content);
