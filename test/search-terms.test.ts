@@ -27,6 +27,31 @@ describe('search words', () => {
     assert.equal(searchQuery(' -- '), null);
   });
 
+  test('the split equals the runs of letters, digits and marks as the u-flag regular expression finds them, on random text of every script, surrogate pairs and lone surrogates', () => {
+    // The definition the scanner in search-terms.ts implements without a regular expression per word.
+    const reference = (s: string): string[] => [...s.toLowerCase().matchAll(/[\p{L}\p{N}\p{M}]+/gu)].map((m) => m[0]).filter((w) => Buffer.byteLength(w) <= 2046);
+    const pieces = [
+      'a', 'Z', '0', '9', ' ', '.', '@', '-', '_', "'", '\\', '\r\n', '\t', '\u00e9', '\u00c9', '\u0301', '\u00df', '\u0130', '\u03a3',
+      '\u0416', '\u05d0', '\u0627', '\u0663', '\u0915', '\u093f', '\u4e2d', '\u3042', '\uac00', '\u00a0', '\u2013', '\u20ac', '\uff21',
+      '\ud835\udc00', '\ud83d\ude00', '\ud800', '\udc00', '\u2160', '\u00bd', '\ufeff', '\u200d',
+    ];
+    let seed = 12345;
+    const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+    for (let round = 0; round < 3000; round++) {
+      let s = '';
+      const len = rand(40);
+      for (let k = 0; k < len; k++) s += pieces[rand(pieces.length)]!;
+      assert.deepEqual(searchWords(s), reference(s), JSON.stringify(s));
+      const words = reference(s);
+      assert.equal(searchQuery(s), words.length === 0 ? null : words.map((w) => `'${w}':*`).join(' <-> '), JSON.stringify(s));
+    }
+    // Every BMP character alone, against the class it must have.
+    for (let c = 0; c < 0x10000; c++) {
+      const ch = String.fromCharCode(c);
+      assert.deepEqual(searchWords(`x${ch}y`), reference(`x${ch}y`), `U+${c.toString(16)}`);
+    }
+  });
+
   test("PostgreSQL's limits: positions up to 16383, 256 per word, no word of 2047 octets or more", () => {
     const many = searchVector(Array.from({ length: 300 }, () => 'same').join(' '));
     assert.equal(many.split(',').length, 256);
