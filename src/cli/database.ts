@@ -44,6 +44,8 @@ export function describeEngine(config: BootstrapConfig): string {
 export interface OpenOptions {
   applicationName?: string;
   poolSize?: number;
+  /** PostgreSQL: connections for single statements (store/postgres.ts); none: they share the pool. */
+  statementConnections?: number;
   /** Admin commands go through a running node's control socket when it holds the embedded data directory. */
   viaRunningNode?: boolean;
 }
@@ -55,6 +57,7 @@ export async function openConfigured(config: BootstrapConfig, opts: OpenOptions 
       dataDir: config.dataDir,
       applicationName: opts.applicationName ?? 'tegu-cli',
       poolSize: opts.poolSize ?? 2,
+      ...(opts.statementConnections ? { statementConnections: opts.statementConnections } : {}),
       viaRunningNode: opts.viaRunningNode ?? false,
     });
   } catch (err) {

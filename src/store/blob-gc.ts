@@ -103,6 +103,7 @@ export async function queueUnreferencedBlobs(q: Queryable, afterId: number, limi
      )
      SELECT (SELECT max(id) FROM slice) AS last_id, (SELECT count(*) FROM queued) AS queued`,
     [afterId, limit],
+    { lane: 'long' },
   );
   const r = rows[0];
   return { lastId: r?.last_id == null ? null : Number(r.last_id), queued: Number(r?.queued ?? 0) };

@@ -28,7 +28,25 @@ export interface QueryOptions {
    * The embedded engine ignores it.
    */
   prepare?: boolean;
+  /**
+   * 'long': a statement whose cost grows with the data (SEARCH, a large
+   * body, every message of a mailbox, a housekeeping sweep). PostgreSQL
+   * pipelines single statements onto few connections (store/pg-scheduler.ts),
+   * and statements queued behind a long one on its connection would wait for
+   * it; a long statement gets a connection of its own. Unmarked statements
+   * are short: a few rows by key. Ignored inside a transaction and by the
+   * embedded engine.
+   */
+  lane?: 'long';
 }
+
+/** The lane of a statement over `uids` UIDs: long past SHORT_MAX_ROWS (see QueryOptions.lane). */
+export function laneForUids(uids: number): QueryOptions {
+  return uids > SHORT_MAX_ROWS ? { lane: 'long' } : {};
+}
+
+/** The most rows a short statement touches (a STORE, EXPUNGE or FETCH batch of that many UIDs). */
+export const SHORT_MAX_ROWS = 200;
 
 /** Something that runs a parameterized statement: the database or an open transaction. */
 export interface Queryable {

@@ -21,8 +21,8 @@
  * change is not seen, as if this EXPUNGE had run first.
  */
 import type { AccountId, MailboxId } from '../lib/ids.ts';
-import { parseUidRanges, rangeBounds, type UidRange } from '../lib/uid-ranges.ts';
-import type { Queryable } from './db.ts';
+import { countUids, parseUidRanges, rangeBounds, type UidRange } from '../lib/uid-ranges.ts';
+import { laneForUids, type Queryable } from './db.ts';
 import { uidRangesAgg } from './uid-sql.ts';
 
 // $2: the account. No row (nothing deleted, nothing locked) for another account's mailbox.
@@ -80,7 +80,7 @@ export async function expungeDeleted(
   const rows =
     uids === null
       ? await db.query(EXPUNGE_ALL, [mailboxId, accountId])
-      : await db.query(EXPUNGE_UIDS, [mailboxId, accountId, ...rangeBounds(uids)]);
+      : await db.query(EXPUNGE_UIDS, [mailboxId, accountId, ...rangeBounds(uids)], laneForUids(countUids(uids)));
   const r = rows[0] as { mine: boolean; n: string; bytes: string; uids: string | null; modseq: string | null } | undefined;
   if (!r?.mine) return undefined;
   const count = Number(r.n);

@@ -6,7 +6,7 @@
  * bounded chunks.
  */
 import type { AccountId, MailboxId, MessageId } from '../lib/ids.ts';
-import type { Queryable } from './db.ts';
+import { laneForUids, type Queryable } from './db.ts';
 import type { SystemFlags } from './messages.ts';
 
 export interface FetchRow {
@@ -74,7 +74,8 @@ export async function fetchRows(
   content: FetchContent = 'none',
 ): Promise<FetchRow[]> {
   if (uids.length === 0) return [];
-  const rows = await q.query(FETCH_SQL[content], [mailboxId, accountId, [...uids]]);
+  // A batch of small rows is short; one that carries whole bodies (up to 64 KB each) is not.
+  const rows = await q.query(FETCH_SQL[content], [mailboxId, accountId, [...uids]], content === 'small' ? { lane: 'long' } : laneForUids(uids.length));
   return rows.map((r) => ({
     highestModseq: BigInt(r.highest_modseq as string),
     id: Number(r.id) as MessageId,
@@ -125,7 +126,7 @@ export async function fetchStates(
   uids: readonly number[],
 ): Promise<{ rows: StateRow[]; highestModseq: bigint | null }> {
   if (uids.length === 0) return { rows: [], highestModseq: null };
-  const rows = await q.query<{ uid: string; modseq: string; highest_modseq: string; f: number; k: string[] | null }>(STATE_SQL, [mailboxId, accountId, [...uids]]);
+  const rows = await q.query<{ uid: string; modseq: string; highest_modseq: string; f: number; k: string[] | null }>(STATE_SQL, [mailboxId, accountId, [...uids]], laneForUids(uids.length));
   const highest = rows[0] ? BigInt(rows[0].highest_modseq) : null;
   return { highestModseq: highest, rows: rows.map((r) => {
     const f = Number(r.f);
@@ -147,6 +148,7 @@ export async function readBlobRange(q: Queryable, id: MessageId, start: number, 
   const rows = await q.query<{ data: Buffer }>(
     'SELECT substring(b.data FROM $2::int FOR $3::int) AS data FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.id = $1',
     [id, start + 1, end - start],
+    { lane: 'long' },
   );
   return rows[0]?.data ?? Buffer.alloc(0);
 }

@@ -28,8 +28,8 @@
  * and keep the spelling they were first stored with.
  */
 import type { AccountId, MailboxId } from '../lib/ids.ts';
-import { rangeBounds, type UidRange } from '../lib/uid-ranges.ts';
-import type { Queryable } from './db.ts';
+import { countUids, rangeBounds, type UidRange } from '../lib/uid-ranges.ts';
+import { laneForUids, type Queryable } from './db.ts';
 import type { SystemFlags } from './messages.ts';
 import { messagesInRanges } from './uid-sql.ts';
 
@@ -144,6 +144,8 @@ export async function storeFlags(
 ): Promise<(StoreFlagsResult & { highestModseq: bigint }) | undefined> {
   const [lo, hi] = rangeBounds(uids);
   const s = change.system;
+  const params = [mailboxId, lo, hi, accountId, unchangedSince === null ? null : unchangedSince.toString(),
+    s.seen, s.answered, s.flagged, s.deleted, s.draft, [...change.keywords]];
   const rows = await db.query<{
     state: 'mailbox' | 'changed' | 'unchanged' | 'failed';
     uid: string | null;
@@ -154,19 +156,7 @@ export async function storeFlags(
     deleted: boolean;
     draft: boolean;
     keywords: string[];
-  }>(STORE_SQL[op], [
-    mailboxId,
-    lo,
-    hi,
-    accountId,
-    unchangedSince === null ? null : unchangedSince.toString(),
-    s.seen,
-    s.answered,
-    s.flagged,
-    s.deleted,
-    s.draft,
-    [...change.keywords],
-  ]);
+  }>(STORE_SQL[op], params, laneForUids(countUids(uids)));
   const box = rows[0];
   if (box?.state !== 'mailbox') return undefined;
   const out: StoreFlagsResult & { highestModseq: bigint } = { changed: [], unchanged: [], failed: [], highestModseq: BigInt(box.modseq) };

@@ -23,6 +23,7 @@ export async function mailboxesWithOldChanges(q: Queryable, seconds: number, lim
   const rows = await q.query<{ mailbox_id: string }>(
     `SELECT DISTINCT mailbox_id FROM mailbox_changes WHERE created_at < now() - make_interval(secs => $1) LIMIT $2`,
     [seconds, limit],
+    { lane: 'long' },
   );
   return rows.map((r) => Number(r.mailbox_id) as MailboxId);
 }
@@ -50,6 +51,7 @@ export async function pruneMailboxChanges(
      )
      SELECT count(*) AS n FROM gone`,
     [mailboxId, tombstoneSeconds, changeSeconds],
+    { lane: 'long' },
   );
   return Number(rows[0]?.n ?? 0);
 }

@@ -6,7 +6,7 @@
  */
 import type { AccountId, MailboxId, UidValidity } from '../lib/ids.ts';
 import { parseUidRanges, type UidRange } from '../lib/uid-ranges.ts';
-import type { Queryable } from './db.ts';
+import { SHORT_MAX_ROWS, type Queryable } from './db.ts';
 import type { SystemFlags } from './messages.ts';
 import { uidRangesAgg } from './uid-sql.ts';
 
@@ -87,6 +87,9 @@ const byName = (sql: string): string => sql.replace(/\$1(?!\d)/g, '(SELECT id FR
 const SNAPSHOT_BY_NAME_SQL = byName(SNAPSHOT_SQL);
 const SNAPSHOT_CLAIM_BY_NAME_SQL = byName(SNAPSHOT_CLAIM_SQL);
 
+/** The largest mailbox whose cached snapshot check is a short statement (core's flag cache fills mailboxes up to 2,000 at SELECT). */
+const SHORT_SNAPSHOT_MESSAGES = 2000;
+
 /**
  * The whole state SELECT reports, in ONE statement (one snapshot, so the UID
  * list, the counts and highest_modseq agree): a few hundred octets for a
@@ -131,6 +134,9 @@ export async function mailboxSnapshot(
       known ? known.modseq.toString() : null,
       known?.count ?? null,
     ],
+    // With the node's flags of every message the statement reads the mailbox row alone (or, when they turn
+    // out stale, the messages of a mailbox small enough to have been cached whole); else every message.
+    known && known.count <= SHORT_SNAPSHOT_MESSAGES ? {} : { lane: 'long' },
   );
   const r = rows[0];
   if (!r) return undefined;
@@ -267,6 +273,7 @@ export async function flagsChunk(
       WHERE mb.id = $1 AND mb.account_id = $2
       ORDER BY m.uid`,
     [mailboxId, accountId, fromUid, toUid, changedSince.toString(), limit],
+    limit > SHORT_MAX_ROWS ? { lane: 'long' } : {},
   );
   if (rows.length === 0) return undefined;
   const out: FlagsRow[] = [];
@@ -323,6 +330,8 @@ export async function vanishedSince(
        FROM mailboxes mb
       WHERE mb.id = $1 AND mb.account_id = $2`,
     [mailboxId, accountId, since.toString(), upTo === null ? null : upTo.toString()],
+    // Usually a few journal rows; below the tombstone floor, every message of the mailbox.
+    { lane: 'long' },
   );
   const r = rows[0];
   if (!r) return undefined;

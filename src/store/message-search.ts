@@ -278,7 +278,7 @@ export async function searchMessages(
   // stays bounded, and they save a round trip and a plan. Larger trees run unprepared (store/db.ts).
   const prepare = countCriteria(criteria) <= PREPARED_NODES;
   const { sql, params } = searchStatement(accountId, mailboxId, criteria, opts);
-  const rows = await q.query(sql, params, { prepare });
+  const rows = await q.query(sql, params, { prepare, lane: 'long' });
   if (opts.withModseq) {
     return { uids: Uint32Array.from(rows, (r) => Number(r.uid)), modseqs: rows.map((r) => BigInt(r.modseq as string)) };
   }

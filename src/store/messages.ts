@@ -60,6 +60,9 @@ export interface NewMessage {
   searchVector?: string | undefined;
 }
 
+/** The largest message an insert sends as a short statement (store/db.ts QueryOptions.lane). */
+const SHORT_INSERT_OCTETS = 256 * 1024;
+
 export interface InsertedMessage {
   id: MessageId;
   mailboxId: MailboxId;
@@ -127,6 +130,8 @@ export async function insertMessage(q: Queryable, m: NewMessage): Promise<Insert
       m.subject, m.fromAddress, m.messageId, m.sentAt, JSON.stringify(m.envelope), m.searchText,
       m.bodystructure == null ? null : JSON.stringify(m.bodystructure), byName ? byName.name : null, m.searchVector ?? null,
     ],
+    // A large message's octets would hold up what is pipelined behind it.
+    'sha256' in c && c.raw.length > SHORT_INSERT_OCTETS ? { lane: 'long' } : {},
   );
   const r = rows[0];
   return r

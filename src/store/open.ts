@@ -12,6 +12,8 @@ export interface OpenDatabaseOptions {
   dataDir: string;
   applicationName?: string;
   poolSize?: number;
+  /** PostgreSQL: connections for single statements (store/postgres.ts), besides poolSize. */
+  statementConnections?: number;
   /**
    * Embedded only: when a running node holds the data directory, use its
    * control socket instead of failing (admin commands; never `serve`).
@@ -30,6 +32,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
       url: opts.databaseUrl,
       ...(opts.applicationName ? { applicationName: opts.applicationName } : {}),
       ...(opts.poolSize ? { max: opts.poolSize } : {}),
+      ...(opts.statementConnections ? { statementConnections: opts.statementConnections } : {}),
     });
     try {
       await db.query('SELECT 1');

@@ -5,50 +5,85 @@
  */
 import postgres from 'postgres';
 import type { Database, Queryable, QueryOptions, Row, Tx } from './db.ts';
+import { StatementScheduler } from './pg-scheduler.ts';
 import { driverTarget } from './pg-url.ts';
 
 export interface PostgresOptions {
   url: string;
-  /** Pool size; each node keeps at most this many connections. */
+  /** Connections for transactions and Database.batch (each holds its connection throughout). */
   max?: number;
+  /**
+   * Connections for single statements, scheduled by store/pg-scheduler.ts
+   * (pipelined, lowest-numbered first). 0 or absent: single statements use
+   * the transaction pool as well, in the driver's order (idle first).
+   */
+  statementConnections?: number;
   /** application_name shown in pg_stat_activity. */
   applicationName?: string;
 }
 
 type Sql = postgres.Sql | postgres.TransactionSql;
 
+/** Statements pipelined on one connection before the next one is woken (see pg-scheduler.ts). */
+const PIPELINE_DEPTH = 4;
+/** A connection whose oldest statement has run this long (ms) is passed over while another can take the statement. */
+const STALL_MS = 10;
+
+function run<R extends Row>(sql: Sql, text: string, params: readonly unknown[], opts?: QueryOptions): Promise<R[]> {
+  // Named prepared statements, cached per connection: one round trip per
+  // query after the first (unprepared, the driver sends Parse+Describe and
+  // waits for the parameter types before Bind+Execute: two round trips,
+  // and PostgreSQL parses and plans every time). Our SQL texts are static,
+  // so the cache stays small; the few that vary say `prepare: false`.
+  return sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: opts?.prepare ?? params.length > 0 }) as unknown as Promise<R[]>;
+}
+
 function queryable(sql: Sql): Queryable {
   return {
-    async query<R extends Row = Row>(text: string, params: readonly unknown[] = [], opts?: QueryOptions): Promise<R[]> {
-      // Named prepared statements, cached per connection: one round trip per
-      // query after the first (unprepared, the driver sends Parse+Describe and
-      // waits for the parameter types before Bind+Execute: two round trips,
-      // and PostgreSQL parses and plans every time). Our SQL texts are static,
-      // so the cache stays small; the few that vary say `prepare: false`.
-      const rows = await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: opts?.prepare ?? params.length > 0 });
-      return rows as unknown as R[];
-    },
+    query: <R extends Row = Row>(text: string, params: readonly unknown[] = [], opts?: QueryOptions): Promise<R[]> => run<R>(sql, text, params, opts),
     async exec(text: string): Promise<void> {
       await sql.unsafe(text).simple();
     },
   };
 }
 
+/** Single statements over `connections` one-connection drivers, each statement on the connection the scheduler picks. */
+function scheduledQueryable(open: () => postgres.Sql, connections: number): Queryable & { end(): Promise<void> } {
+  const conns = Array.from({ length: connections }, open);
+  const scheduler = new StatementScheduler(connections, { depth: PIPELINE_DEPTH, stallMs: STALL_MS });
+  return {
+    async query<R extends Row = Row>(text: string, params: readonly unknown[] = [], opts?: QueryOptions): Promise<R[]> {
+      const kind = opts?.lane ?? 'short';
+      const i = scheduler.pick(kind);
+      scheduler.start(i, kind);
+      try {
+        return await run<R>(conns[i]!, text, params, opts);
+      } finally {
+        scheduler.done(i);
+      }
+    },
+    async exec(text: string): Promise<void> {
+      await conns[0]!.unsafe(text).simple();
+    },
+    async end() {
+      await Promise.all(conns.map((c) => c.end({ timeout: 5 })));
+    },
+  };
+}
+
+/**
+ * Two sets of connections. Transactions (and batches) take a connection of
+ * the pool for their whole duration, in the driver's order. Single
+ * statements, most of what a node sends, go over `statementConnections`
+ * one-connection drivers as store/pg-scheduler.ts picks: pipelined onto as
+ * few backends as keep up, so a backend is not woken for each statement.
+ */
 export function openPostgres(opts: PostgresOptions): Database {
   const target = driverTarget(opts.url);
-  const sql = postgres(target.url, {
-    ...(target.path === undefined ? {} : { path: target.path }),
-    max: opts.max ?? 10,
-    onnotice: () => undefined,
-    // Generic plans for prepared statements: our statements are fixed texts
-    // scoped by indexed keys (mailbox, account, UID), so the plan does not
-    // depend on the values. In the default mode PostgreSQL re-plans a complex
-    // statement at every execution whenever its estimate favours a custom
-    // plan, which measured 0.6 ms of planning per STORE (more than running it).
-    connection: { application_name: opts.applicationName ?? 'tegu', plan_cache_mode: 'force_generic_plan' },
-    // Keep int8/numeric as strings (the Database contract); the store converts.
-  });
-  const base = queryable(sql);
+  const sql = postgres(target.url, driverOptions(target, opts.max ?? 10, opts.applicationName));
+  const n = opts.statementConnections ?? 0;
+  const statements = n > 0 ? scheduledQueryable(() => postgres(target.url, driverOptions(target, 1, opts.applicationName)), n) : undefined;
+  const base = statements ?? queryable(sql);
   return {
     kind: 'postgres',
     query: base.query,
@@ -63,9 +98,9 @@ export function openPostgres(opts: PostgresOptions): Database {
       // back; the first error is the one reported.
       const conn = await sql.reserve();
       try {
-        const run = (text: string, params: readonly unknown[] = []) =>
+        const exec = (text: string, params: readonly unknown[] = []) =>
           conn.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: params.length > 0 }) as unknown as Promise<Row[]>;
-        const settled = await Promise.allSettled([run('BEGIN'), ...statements.map((s) => run(s.sql, s.params)), run('COMMIT')]);
+        const settled = await Promise.allSettled([exec('BEGIN'), ...statements.map((s) => exec(s.sql, s.params)), exec('COMMIT')]);
         const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (failed) throw failed.reason;
         return settled.slice(1, -1).map((r) => (r as PromiseFulfilledResult<Row[]>).value);
@@ -80,10 +115,29 @@ export function openPostgres(opts: PostgresOptions): Database {
       };
     },
     async notify(channel, payload) {
-      await sql.unsafe('SELECT pg_notify($1, $2)', [channel, payload]);
+      await base.query('SELECT pg_notify($1, $2)', [channel, payload]);
     },
     async close() {
-      await sql.end({ timeout: 5 });
+      await Promise.all([sql.end({ timeout: 5 }), statements?.end()]);
     },
+  };
+}
+
+function driverOptions(
+  target: ReturnType<typeof driverTarget>,
+  max: number,
+  applicationName: string | undefined,
+): postgres.Options<Record<string, postgres.PostgresType>> {
+  return {
+    ...(target.path === undefined ? {} : { path: target.path }),
+    max,
+    onnotice: () => undefined,
+    // Generic plans for prepared statements: our statements are fixed texts
+    // scoped by indexed keys (mailbox, account, UID), so the plan does not
+    // depend on the values. In the default mode PostgreSQL re-plans a complex
+    // statement at every execution whenever its estimate favours a custom
+    // plan, which measured 0.6 ms of planning per STORE (more than running it).
+    connection: { application_name: applicationName ?? 'tegu', plan_cache_mode: 'force_generic_plan' },
+    // Keep int8/numeric as strings (the Database contract); the store converts.
   };
 }

@@ -25,7 +25,7 @@ import type { Queryable } from './db.ts';
  * (test/store-plans.test.ts).
  */
 export async function indexPendingSearch(q: Queryable, limit: number): Promise<number> {
-  const rows = await q.query<{ n: string }>(INDEX_PENDING_SQL, [limit]);
+  const rows = await q.query<{ n: string }>(INDEX_PENDING_SQL, [limit], { lane: 'long' });
   return Number(rows[0]?.n ?? 0);
 }
 
@@ -48,6 +48,6 @@ export const INDEX_PENDING_SQL = `WITH claimed AS (
 
 /** Messages whose index entry is not built yet (for status output and tests). */
 export async function countPendingSearch(q: Queryable): Promise<number> {
-  const rows = await q.query<{ n: string }>('SELECT count(*) AS n FROM search_pending');
+  const rows = await q.query<{ n: string }>('SELECT count(*) AS n FROM search_pending', [], { lane: 'long' });
   return Number(rows[0]?.n ?? 0);
 }

@@ -64,7 +64,8 @@ export function postgresEngine(adminUrl: string): Engine {
       const name = `tegu_test_${randomBytes(6).toString('hex')}`;
       await createDatabase(adminUrl, name, { template });
       const url = databaseUrl(adminUrl, name);
-      const db = openPostgres({ url, max: 10 });
+      // As `tegu serve` opens it: single statements over the scheduled connections (store/pg-scheduler.ts).
+      const db = openPostgres({ url, max: 6, statementConnections: 4 });
       return {
         db,
         url,
