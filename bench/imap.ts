@@ -15,7 +15,7 @@
  * connections held; KB per connection = (held - before) / connections held.
  * Before the baseline a burst of 4 x --login-concurrency connections logs
  * in and out (code loaded, database pool grown). tegu serve (a fresh one per
- * N) runs with --expose-gc and bench/lib/imap-gc-hook.ts: both of its samples
+ * N) runs with --expose-gc and bench/lib/imap-gc-hook.mjs: both of its samples
  * follow a full GC (SIGUSR2), else V8's uncollected garbage decides them.
  * Connections are opened --login-concurrency at a time, from 127.0.0.1..
  * 127.0.0.k (k = --source-addresses, or one more address per 3,000
@@ -96,16 +96,23 @@ import { listProcs, PssSampler, pss, vmHwm, withDescendants } from './lib/proc.t
 import { DOMAIN, DOVECOT_PID, ensureReference, readPid, REFERENCE_USERS, referenceDirOf, stopReference, TARGETS, versionOf, type TargetName } from './lib/reference.ts';
 import { databaseUrlOf, pgNote, redact, withScratchDatabase } from './lib/scratch-db.ts';
 import { fmt, table } from './lib/table.ts';
-import { cpuSplit, startTeguServe, teguNodePids, teguServerPids } from './lib/tegu-serve.ts';
+import { cpuSplit, startTeguServe, teguNodePids, teguServeWhat, teguServerPids } from './lib/tegu-serve.ts';
 
 type PartName = 'idle' | 'workload';
 const PARTS: readonly PartName[] = ['idle', 'workload'];
 const SELF = fileURLToPath(import.meta.url);
-const GC_HOOK = pathToFileURL(join(ROOT, 'bench/lib/imap-gc-hook.ts')).href;
+const GC_HOOK = pathToFileURL(join(ROOT, 'bench/lib/imap-gc-hook.mjs')).href;
 const REFERENCE_PASSWORD = 'pass';
 const TEGU_PASSWORD = 'bench-password';
 const KB = 1024;
-const SAMPLE_MS = 250;
+/**
+ * During the workload the server's memory and CPU are sampled once a second:
+ * sampled every 250 ms, the measuring process (the process list, and smaps_rollup
+ * of every server process) took 15% of all CPU samples of a 2-core machine
+ * in TEGU's run (perf, sixth session), CPU the measured server then lacked.
+ * CPU time is cumulative, so only its first and last samples count.
+ */
+const WORKLOAD_SAMPLE_MS = 1000;
 const FETCH_RANGE = 25;
 const APPEND_SIZE = 4096;
 
@@ -855,8 +862,8 @@ async function measureWorkload(plan: WorkloadPlan, pidsOf: () => number[], nodeP
   let nodeSampler: PssSampler | undefined;
   const outcome = await runClient<WorkloadOutcome>(plan, 4096, (line) => {
     if (line === 'START') {
-      sampler = new PssSampler(pidsOf, SAMPLE_MS);
-      if (nodePids) nodeSampler = new PssSampler(nodePids, SAMPLE_MS);
+      sampler = new PssSampler(pidsOf, WORKLOAD_SAMPLE_MS);
+      if (nodePids) nodeSampler = new PssSampler(nodePids, WORKLOAD_SAMPLE_MS);
     } else if (line === 'END') {
       sampler?.stop();
       nodeSampler?.stop();
@@ -950,6 +957,7 @@ async function benchTegu(opts: Options, runId: string): Promise<TargetResult> {
     const head = await versionOf('git', ['-C', ROOT, 'log', '-1', '--format=%h %s']);
     const dirty = await versionOf('sh', ['-c', `git -C '${ROOT}' status --porcelain src | wc -l`]);
     notes.push(`TEGU at ${head.slice(0, 90)}${dirty !== '0' && dirty !== '?' ? ` (+${dirty} uncommitted files in src/)` : ''}`);
+    notes.push(`tegu serve runs ${teguServeWhat()}`);
     say(`tegu: creating scratch database ${name} on ${redact(opts.database)}, ${users} users (not timed)...`);
     await create();
     const dataDir = await mkdtemp(join(tmpdir(), 'tegu-bench-imap-'));
@@ -1375,7 +1383,7 @@ function printNotes(results: readonly TargetResult[], failures: readonly { targe
   console.log(
     '- memory: PSS (proportional set size: shared pages split between the processes sharing them) from /proc/<pid>/smaps_rollup, ' +
       'summed over the server processes, before the connections and once it settled with them (the median of the last 3 of 6 samples 500 ms apart ' +
-      'within 1%); per connection = the difference / connections held. tegu serve runs with --expose-gc and a hook (bench/lib/imap-gc-hook.ts) ' +
+      'within 1%); per connection = the difference / connections held. tegu serve runs with --expose-gc and a hook (bench/lib/imap-gc-hook.mjs) ' +
       'by which both samples follow a full garbage collection (SIGUSR2); at 1,000 connections its figure moves by about 5 KB from run to run. CPU: user + system time of the server processes (and their reaped ' +
       'children) during the timed part, per successful operation.',
   );

@@ -4,9 +4,16 @@
  * CPU profile there), ready once GET /readyz answers 200; and the processes
  * whose memory and CPU count as the server's: tegu serve with its children,
  * and the PostgreSQL backends connected to its database.
+ *
+ * The server runs as it ships: the bundle `npm run build` makes (built once
+ * per benchmark run into a temporary directory, `node <dir>/tegu.cjs
+ * serve`), not the sources through tsx, whose loader and keepNames wrappers
+ * cost CPU the product does not spend. TEGU_BENCH_FROM_SOURCE=1 runs the
+ * sources instead.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, ROOT, spawnWithFdLimit, stopChild, waitHttpReady } from './harness.ts';
 import { cmdline, listProcs, withDescendants } from './proc.ts';
@@ -23,7 +30,7 @@ export interface TeguServeOptions {
   log: string;
   /** Node flags before `--import tsx` (`--expose-gc`). */
   nodeFlags?: readonly string[];
-  /** Modules imported before the server (`--import <url>`), after tsx. */
+  /** Plain JavaScript modules imported before the server (`--import <url>`). */
   preload?: readonly string[];
   /** Open-file limit, raised through `ulimit -n` (see spawnWithFdLimit); else the inherited one. */
   fds?: number;
@@ -36,6 +43,25 @@ export interface TeguServe {
   httpPort: number;
 }
 
+let bundleDir: string | undefined;
+
+/** How to run tegu: the bundle, built on first use (removed when the process exits), or the sources. */
+function teguEntry(): string[] {
+  if (process.env.TEGU_BENCH_FROM_SOURCE === '1') return ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
+  if (!bundleDir) {
+    const dir = mkdtempSync(join(tmpdir(), 'tegu-bench-build-'));
+    execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs'), '--no-sea', '--out', dir], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    bundleDir = dir;
+  }
+  return [join(bundleDir, 'tegu.cjs')];
+}
+
+/** What `startTeguServe` runs, for the benchmarks' notes. */
+export function teguServeWhat(): string {
+  return process.env.TEGU_BENCH_FROM_SOURCE === '1' ? 'the sources through tsx (TEGU_BENCH_FROM_SOURCE=1)' : 'the bundle `npm run build` makes (node tegu.cjs), as it ships';
+}
+
 /** Starts `tegu serve` and waits until it is ready; stops it again and throws when it is not. */
 export async function startTeguServe(opts: TeguServeOptions): Promise<TeguServe> {
   const port = await freePort(opts.host);
@@ -44,9 +70,8 @@ export async function startTeguServe(opts: TeguServeOptions): Promise<TeguServe>
   const argv = [
     ...(process.env.TEGU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.TEGU_PROF] : []),
     ...(opts.nodeFlags ?? []),
-    '--import', 'tsx',
     ...(opts.preload ?? []).flatMap((m) => ['--import', m]),
-    join(ROOT, 'src/cli/main.ts'), 'serve',
+    ...teguEntry(), 'serve',
     '--database', opts.url, '--data', opts.dataDir, '--node-name', opts.nodeName,
     opts.listen, `${opts.host}:${port}`, '--listen-http', `${opts.host}:${httpPort}`,
   ];
