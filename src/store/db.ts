@@ -38,6 +38,14 @@ export interface QueryOptions {
    * embedded engine.
    */
   lane?: 'long';
+  /**
+   * Every column of the result is bytea. PostgreSQL: the rows are taken as
+   * the octets of their hex text and decoded from hex directly, where the
+   * driver would first decode that text as UTF-8 into a string (twice the
+   * size of the value): 0.7 instead of 1.6 ms of CPU per 512 KB. For large
+   * bodies. The embedded engine ignores it.
+   */
+  byteaColumns?: true;
 }
 
 /** The lane of a statement over `uids` UIDs: long past SHORT_MAX_ROWS (see QueryOptions.lane). */

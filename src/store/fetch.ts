@@ -148,7 +148,7 @@ export async function readBlobRange(q: Queryable, id: MessageId, start: number, 
   const rows = await q.query<{ data: Buffer }>(
     'SELECT substring(b.data FROM $2::int FOR $3::int) AS data FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.id = $1',
     [id, start + 1, end - start],
-    { lane: 'long' },
+    { lane: 'long', byteaColumns: true },
   );
   return rows[0]?.data ?? Buffer.alloc(0);
 }
