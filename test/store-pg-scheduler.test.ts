@@ -17,9 +17,9 @@ import { postgresEngine, type TestDb } from './helpers/db.ts';
 const PG_URL = process.env.TEGU_TEST_DATABASE_URL;
 
 describe('statement scheduler', () => {
-  const make = (connections: number, depth = 3, stallMs = 10) => {
+  const make = (connections: number, depth = 3, stallMs = 10, spread = 1) => {
     let t = 0;
-    const s = new StatementScheduler(connections, { depth, stallMs, now: () => t });
+    const s = new StatementScheduler(connections, { depth, stallMs, spread, now: () => t });
     return { s, advance: (ms: number) => (t += ms) };
   };
 
@@ -34,6 +34,35 @@ describe('statement scheduler', () => {
     assert.deepEqual(picked, [0, 0, 0, 1, 1, 1, 2]);
     s.done(0);
     assert.equal(s.pick('short'), 0, 'a place freed on the first connection is taken again first');
+  });
+
+  test('with spread 2, short statements take turns on the first two connections, then fill the third', () => {
+    const { s } = make(4, 2, 10, 2);
+    const picked: number[] = [];
+    for (let k = 0; k < 6; k++) {
+      const i = s.pick('short');
+      s.start(i, 'short');
+      picked.push(i);
+    }
+    assert.deepEqual(picked, [0, 1, 0, 1, 2, 2]);
+    s.done(1);
+    assert.equal(s.pick('short'), 1, 'the one with fewer in flight');
+    s.start(1, 'short');
+    s.done(0);
+    s.done(0);
+    s.done(1);
+    s.done(1);
+    // Both empty again: turns go on from the last one used (1), so 0 next.
+    assert.equal(s.pick('short'), 0);
+  });
+
+  test('with spread 2, a stalled first connection leaves the short statements to the second', () => {
+    const { s, advance } = make(3, 4, 10, 2);
+    s.start(0, 'short');
+    advance(20);
+    assert.equal(s.pick('short'), 1);
+    s.start(1, 'short');
+    assert.equal(s.pick('short'), 1, 'still the second while the first is stalled');
   });
 
   test('with every connection full, the least loaded one takes the statement', () => {

@@ -11,9 +11,13 @@
  * one slow statement (a SEARCH of a large mailbox, a long body, a row lock
  * held by a long transaction) holds up everything queued behind it.
  *
- * So: short statements fill the lowest-numbered connection first, pipelined
- * up to `depth` deep, and spill to the next only when it is full; the rest
- * of the connections stay asleep until needed. A connection is passed over
+ * So: short statements go to the first `spread` connections, to the one
+ * with the fewest in flight (in turn when they are even), pipelined up to
+ * `depth` deep; past those, to the lowest-numbered connection below that
+ * depth, so the rest stay asleep until needed. (Filling one connection
+ * first was as cheap on average but swung between runs: where the machine's
+ * scheduler put that one backend, on tegu serve's core or on the other,
+ * decided the whole run.) A connection is passed over
  * while it runs a statement marked long, or while its oldest statement has
  * been running longer than `stallMs` (a lock wait, or a long statement not
  * marked as such): only what was already queued behind it waits. Long
@@ -33,6 +37,8 @@ interface Slot {
 export interface SchedulerOptions {
   /** Statements pipelined on one connection before short ones spill to the next. */
   depth: number;
+  /** Connections that short statements are spread over before any other is used (default 1). */
+  spread?: number;
   /** A connection whose oldest statement has run this long takes no new one while another can. */
   stallMs: number;
   now?: () => number;
@@ -41,6 +47,9 @@ export interface SchedulerOptions {
 export class StatementScheduler {
   private readonly slots: Slot[];
   private readonly now: () => number;
+  private readonly spread: number;
+  /** The connection a short statement went to last (among the first `spread`), for taking turns. */
+  private last = -1;
 
   constructor(
     connections: number,
@@ -49,6 +58,7 @@ export class StatementScheduler {
     if (connections < 1) throw new RangeError('a scheduler needs at least one connection');
     this.slots = Array.from({ length: connections }, () => ({ starts: [], kinds: [], long: 0 }));
     this.now = opts.now ?? (() => performance.now());
+    this.spread = Math.min(connections, Math.max(1, opts.spread ?? 1));
   }
 
   /** In flight on connection `i` (for tests and status). */
@@ -61,10 +71,16 @@ export class StatementScheduler {
     const now = this.now();
     const stalled = (s: Slot): boolean => s.starts.length > 0 && now - s.starts[0]! > this.opts.stallMs;
     if (kind === 'short') {
-      for (let i = 0; i < this.slots.length; i++) {
+      const open = (s: Slot): boolean => s.long === 0 && s.starts.length < this.opts.depth && !stalled(s);
+      let best = -1;
+      for (let k = 1; k <= this.spread; k++) {
+        // Starting after the last one used: of those even, the next in turn wins.
+        const i = (this.last + k) % this.spread;
         const s = this.slots[i]!;
-        if (s.long === 0 && s.starts.length < this.opts.depth && !stalled(s)) return i;
+        if (open(s) && (best < 0 || s.starts.length < this.slots[best]!.starts.length)) best = i;
       }
+      if (best >= 0) return (this.last = best);
+      for (let i = this.spread; i < this.slots.length; i++) if (open(this.slots[i]!)) return i;
     } else {
       for (let i = this.slots.length - 1; i >= 0; i--) if (this.slots[i]!.starts.length === 0) return i;
     }

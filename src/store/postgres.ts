@@ -28,6 +28,8 @@ type Sql = postgres.Sql | postgres.TransactionSql;
 const PIPELINE_DEPTH = 4;
 /** A connection whose oldest statement has run this long (ms) is passed over while another can take the statement. */
 const STALL_MS = 10;
+/** Connections short statements take turns on before a third is woken (see pg-scheduler.ts). */
+const SPREAD = 2;
 
 function run<R extends Row>(sql: Sql, text: string, params: readonly unknown[], opts?: QueryOptions): Promise<R[]> {
   // Named prepared statements, cached per connection: one round trip per
@@ -68,7 +70,7 @@ function queryable(sql: Sql): Queryable {
 /** Single statements over `connections` one-connection drivers, each statement on the connection the scheduler picks. */
 function scheduledQueryable(open: () => postgres.Sql, connections: number): Queryable & { end(): Promise<void> } {
   const conns = Array.from({ length: connections }, open);
-  const scheduler = new StatementScheduler(connections, { depth: PIPELINE_DEPTH, stallMs: STALL_MS });
+  const scheduler = new StatementScheduler(connections, { depth: PIPELINE_DEPTH, stallMs: STALL_MS, spread: SPREAD });
   return {
     async query<R extends Row = Row>(text: string, params: readonly unknown[] = [], opts?: QueryOptions): Promise<R[]> {
       const kind = opts?.lane ?? 'short';
