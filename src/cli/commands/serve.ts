@@ -195,9 +195,10 @@ async function serve(inv: Invocation): Promise<number> {
   const signals = watchSignals(log);
   const state: Running = { listeners: [], cleanups: [], ready: false };
   try {
-    // 4 + 4 connections per node: a pool for transactions, and 4 that single statements are pipelined
-    // onto (store/postgres.ts, store/pg-scheduler.ts).
-    const db = await openConfigured(inv.config, { applicationName: `tegu ${inv.config.nodeName}`, poolSize: 4, statementConnections: 4 });
+    // 6 + 4 connections per node (10, as before the scheduler): a pool for transactions (deliveries to
+    // several recipients, MULTIAPPEND, COPY/MOVE, admin changes), and 4 that single statements are
+    // pipelined onto (store/postgres.ts, store/pg-scheduler.ts).
+    const db = await openConfigured(inv.config, { applicationName: `tegu ${inv.config.nodeName}`, poolSize: 6, statementConnections: 4 });
     // Registered first, so it runs last: the lock is released only after everything else stopped.
     state.cleanups.push({ what: 'database', run: () => db.close() });
     if (db.kind === 'embedded') {
