@@ -14,8 +14,9 @@ export interface PostgresOptions {
   max?: number;
   /**
    * Connections for single statements, scheduled by store/pg-scheduler.ts
-   * (pipelined, lowest-numbered first). 0 or absent: single statements use
-   * the transaction pool as well, in the driver's order (idle first).
+   * (pipelined, taking turns on the first two). 0 or absent: single
+   * statements use the transaction pool as well, in the driver's order (idle
+   * first).
    */
   statementConnections?: number;
   /** application_name shown in pg_stat_activity. */
@@ -68,7 +69,7 @@ function queryable(sql: Sql): Queryable {
 }
 
 /** Single statements over `connections` one-connection drivers, each statement on the connection the scheduler picks. */
-function scheduledQueryable(open: () => postgres.Sql, connections: number): Queryable & { end(): Promise<void> } {
+function scheduledStatements(open: () => postgres.Sql, connections: number): Pick<Queryable, 'query'> & { end(): Promise<void> } {
   const conns = Array.from({ length: connections }, open);
   const scheduler = new StatementScheduler(connections, { depth: PIPELINE_DEPTH, stallMs: STALL_MS, spread: SPREAD });
   return {
@@ -81,9 +82,6 @@ function scheduledQueryable(open: () => postgres.Sql, connections: number): Quer
       } finally {
         scheduler.done(i);
       }
-    },
-    async exec(text: string): Promise<void> {
-      await conns[0]!.unsafe(text).simple();
     },
     async end() {
       await Promise.all(conns.map((c) => c.end({ timeout: 5 })));
@@ -102,12 +100,14 @@ export function openPostgres(opts: PostgresOptions): Database {
   const target = driverTarget(opts.url);
   const sql = postgres(target.url, driverOptions(target, opts.max ?? 10, opts.applicationName));
   const n = opts.statementConnections ?? 0;
-  const statements = n > 0 ? scheduledQueryable(() => postgres(target.url, driverOptions(target, 1, opts.applicationName)), n) : undefined;
-  const base = statements ?? queryable(sql);
+  const pool = queryable(sql);
+  const statements = n > 0 ? scheduledStatements(() => postgres(target.url, driverOptions(target, 1, opts.applicationName)), n) : undefined;
+  const query = statements?.query ?? pool.query;
   return {
     kind: 'postgres',
-    query: base.query,
-    exec: base.exec,
+    query,
+    // Several statements in one (migrations, scripts): from the pool, never pipelined behind others.
+    exec: pool.exec,
     async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
       return (await sql.begin(async (tsql) => fn(queryable(tsql)))) as T;
     },
@@ -135,7 +135,7 @@ export function openPostgres(opts: PostgresOptions): Database {
       };
     },
     async notify(channel, payload) {
-      await base.query('SELECT pg_notify($1, $2)', [channel, payload]);
+      await query('SELECT pg_notify($1, $2)', [channel, payload]);
     },
     async close() {
       await Promise.all([sql.end({ timeout: 5 }), statements?.end()]);
