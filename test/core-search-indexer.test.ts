@@ -135,6 +135,8 @@ for (const engine of engines()) {
       for (let i = 0; i < n; i++) await appendMessage(t.db, { mailboxId: inbox, raw: raw(`pair ${i}`, `token${i}`) });
       const other = openPostgres({ url: t.url!, max: 4 });
       try {
+        // Both connected before the race: else the first one there can drain it all while the other still connects.
+        await Promise.all([other.query('SELECT 1'), t.db.query('SELECT 1', [], { lane: 'long' })]);
         const drain = async (db: typeof other): Promise<number> => {
           let total = 0;
           for (let k; (k = await indexPendingSearch(db, 20)) > 0; ) total += k;
